@@ -1,0 +1,1 @@
+"""Stabilog's domain: incidents, grading, alerts, weeks, metrics, reports. No HTTP here."""

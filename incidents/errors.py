@@ -1,0 +1,25 @@
+"""Domain errors; the web layer maps them to HTTP status codes, the CLI to messages."""
+
+
+class DomainError(Exception):
+    """Base of every error the domain raises on purpose."""
+
+
+class NotFound(DomainError):
+    def __init__(self, what: str, ident: object) -> None:
+        super().__init__(f"{what} {ident} not found")
+        self.what = what
+        self.ident = ident
+
+
+class Invalid(DomainError):
+    """Input that parsed but breaks a rule; `field` names the offending field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class Forbidden(DomainError):
+    """The caller is known but may not do this."""

@@ -1,0 +1,1 @@
+"""Outbound channels (chat robots, e-mail, webhooks) over one shared httpx client."""
