@@ -1,0 +1,212 @@
+"""Read the times people type into Stabilog and hand them back as aware UTC datetimes.
+
+Accepted, in `STABILOG_TIMEZONE` unless an offset is written:
+
+- ISO 8601: `2023-09-07T14:42:00+08:00`, `…Z`, or without offset `2023-09-07 14:42:05`;
+- a date with its year: `2023/09/07 14:42`, `2023-9-7 14:42`, `2023年9月7日 14:42`;
+- the on-call shorthand: `9/7 14:42`, `9/7 14:42:30`, `9月7日 14:42`, `9月7号 14点42分`,
+  `14点半`, `昨天 22:10`, `今天 08:00`, `前天 23:59`, a bare `14:42` (the reference's day), and
+  full-width digits and colons as Chinese input methods type them;
+- a day part before the clock: `凌晨` (00–05), `早上`/`上午` (as written), `中午` (11–13, 1 → 13),
+  `下午`/`晚上` (+12 before noon), as in `9/8 凌晨00:45` or `昨天晚上10:10`.
+
+A date without a year takes the latest year that puts it no more than a day after the reference,
+so `12/31 23:00` typed on 1 January is last year's.
+
+Daylight saving: a wall time inside the spring-forward gap never showed on any clock, so it is a
+typo and guessing would move the incident by an hour unnoticed; it is refused. A wall time inside
+the autumn overlap happened twice and the text cannot say which; refusing would leave an hour a
+year that nobody can log, so it takes the first occurrence (fold=0), which is also what zoneinfo
+and a person watching the clock would pick first.
+"""
+
+import re
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from dateutil.parser import isoparse
+
+MAX_INPUT_LENGTH = 64
+# Nothing in a payment team's log predates Unix time; a wider range only lets typos through.
+EARLIEST_YEAR = 1970
+LATEST_YEAR = 2200
+_A_LEAP_YEAR = 2000
+
+_FORMAT_HINT = (
+    "expected ISO 8601 or on-call shorthand such as '9/7 14:42', '9月7日 14:42', '昨天 22:10'"
+)
+
+# Chinese input methods type full-width digits, colons, slashes and spaces.
+_FULL_WIDTH_TO_ASCII = str.maketrans("０１２３４５６７８９：／　", "0123456789:/ ")
+
+_ISO_DATETIME = re.compile(
+    r"\d{4}-\d{2}-\d{2}[T ](?P<hour>\d{2}):\d{2}(?::\d{2}(?:[.,]\d{1,6})?)?"
+    r"(?:Z|[+-]\d{2}(?::?\d{2})?)?",
+    re.ASCII,
+)
+_DAYS_BACK = {"今天": 0, "昨天": 1, "前天": 2}
+_CHINESE_DATE = re.compile(
+    r"(?:(?P<year>\d{4})年)?(?P<month>\d{1,2})月(?P<day>\d{1,2})[日号]", re.ASCII
+)
+# The lookahead stops '9/714:42' from reading as the 71st: the day must end before the clock.
+_NUMERIC_DATE = re.compile(
+    r"(?:(?P<year>\d{4})[-/])?(?P<month>\d{1,2})[-/](?P<day>\d{1,2})(?!\d)", re.ASCII
+)
+_DAY_PART = re.compile(r"凌晨|早上|上午|中午|下午|晚上")
+_COLON_CLOCK = re.compile(r"(?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2}))?", re.ASCII)
+_CHINESE_CLOCK = re.compile(
+    r"(?P<hour>\d{1,2})点(?:(?P<minute>\d{1,2})(?:分(?:(?P<second>\d{1,2})秒)?)?|(?P<half>半))?",
+    re.ASCII,
+)
+
+
+def parse_time(text: str, *, tz: ZoneInfo, reference: datetime) -> datetime:
+    """The instant `text` names, in UTC; `reference` ("now", or a report's date) fills in the
+    missing date or year. Raises ValueError naming the input when it cannot be read."""
+    if reference.tzinfo is None:
+        raise ValueError("reference must be an aware datetime")
+    try:
+        cleaned = _cleaned(text)
+        if iso_match := _ISO_DATETIME.fullmatch(cleaned):
+            return _from_iso(cleaned, iso_match, tz)
+        return _from_shorthand(cleaned, tz, reference.astimezone(tz).date())
+    except ValueError as exc:
+        raise ValueError(f"unreadable time {_shown(text)}: {exc}") from exc
+
+
+def to_local(moment: datetime, tz: ZoneInfo) -> datetime:
+    """`moment` on the wall clock of `tz`; a naive `moment` is UTC, as SQLite hands it back."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(tz)
+
+
+def _shown(text: str) -> str:
+    if len(text) > MAX_INPUT_LENGTH:
+        return repr(text[:MAX_INPUT_LENGTH] + "…")
+    return repr(text)
+
+
+def _cleaned(text: str) -> str:
+    cleaned = text.translate(_FULL_WIDTH_TO_ASCII).strip()
+    if not cleaned:
+        raise ValueError("it is empty")
+    # Checked before any regex runs, so a pasted log file is refused without being searched.
+    if len(cleaned) > MAX_INPUT_LENGTH:
+        raise ValueError(f"longer than {MAX_INPUT_LENGTH} characters")
+    return cleaned
+
+
+def _from_iso(cleaned: str, iso_match: re.Match[str], tz: ZoneInfo) -> datetime:
+    # isoparse reads 24:00 as the next midnight; the shorthand refuses hour 24, so ISO does too.
+    if iso_match["hour"] == "24":
+        raise ValueError("hour 24 is past 23")
+    parsed = isoparse(cleaned)
+    _check_year(parsed.year)
+    if parsed.tzinfo is None:
+        return _wall_clock_to_utc(parsed, tz)
+    return parsed.astimezone(UTC)
+
+
+def _from_shorthand(cleaned: str, tz: ZoneInfo, reference_day: date) -> datetime:
+    day, rest = _read_day(cleaned, reference_day)
+    rest = rest.lstrip()
+    day_part = None
+    if day_part_match := _DAY_PART.match(rest):
+        day_part = day_part_match.group()
+        rest = rest[day_part_match.end() :].lstrip()
+    hour, minute, second = _read_clock(rest)
+    hour = _hour_in_day_part(hour, day_part)
+    return _wall_clock_to_utc(datetime.combine(day, time(hour, minute, second)), tz)
+
+
+def _read_day(cleaned: str, reference_day: date) -> tuple[date, str]:
+    """The day at the start of `cleaned` and what follows it; the reference's day if none."""
+    for word, days_back in _DAYS_BACK.items():
+        if cleaned.startswith(word):
+            return reference_day - timedelta(days=days_back), cleaned[len(word) :]
+    for pattern in (_CHINESE_DATE, _NUMERIC_DATE):
+        if date_match := pattern.match(cleaned):
+            return _calendar_day(date_match, reference_day), cleaned[date_match.end() :]
+    return reference_day, cleaned
+
+
+def _calendar_day(date_match: re.Match[str], reference_day: date) -> date:
+    month, day = int(date_match["month"]), int(date_match["day"])
+    try:
+        date(_A_LEAP_YEAR, month, day)
+    except ValueError:
+        # Said before any year is inferred, so that 9/77 is not blamed on the year.
+        raise ValueError(f"there is no {month}/{day}") from None
+    year = int(date_match["year"]) if date_match["year"] else _year_for(month, day, reference_day)
+    _check_year(year)
+    try:
+        return date(year, month, day)
+    except ValueError:
+        raise ValueError(f"there is no {month}/{day} in {year}") from None
+
+
+def _year_for(month: int, day: int, reference_day: date) -> int:
+    # A day typed without its year is nearly always in the past. The day of slack keeps a time
+    # just past the reference (a clock running ahead, an importer's report dated the evening
+    # before) in this year instead of throwing it back a whole year.
+    latest = reference_day + timedelta(days=1)
+    if (month, day) <= (latest.month, latest.day):
+        return latest.year
+    return latest.year - 1
+
+
+def _read_clock(rest: str) -> tuple[int, int, int]:
+    if clock_match := _COLON_CLOCK.fullmatch(rest):
+        minute = int(clock_match["minute"])
+    elif clock_match := _CHINESE_CLOCK.fullmatch(rest):
+        minute = 30 if clock_match["half"] else int(clock_match["minute"] or 0)
+    else:
+        raise ValueError(_FORMAT_HINT)
+    hour, second = int(clock_match["hour"]), int(clock_match["second"] or 0)
+    _check_clock(hour, minute, second)
+    return hour, minute, second
+
+
+def _check_clock(hour: int, minute: int, second: int) -> None:
+    if hour > 23:
+        raise ValueError(f"hour {hour} is past 23")
+    if minute > 59:
+        raise ValueError(f"minute {minute} is past 59")
+    if second > 59:
+        raise ValueError(f"second {second} is past 59")
+
+
+def _check_year(year: int) -> None:
+    if not EARLIEST_YEAR <= year <= LATEST_YEAR:
+        raise ValueError(f"year {year} is outside {EARLIEST_YEAR}–{LATEST_YEAR}")
+
+
+def _hour_in_day_part(hour: int, day_part: str | None) -> int:
+    """The 24-hour hour for `hour` said with `day_part`; a contradiction such as 凌晨 9 is refused
+    rather than guessed, since a wrong incident time is worse than a question."""
+    match day_part:
+        case None:
+            return hour
+        case "凌晨" if hour <= 5:
+            return hour
+        case "早上" | "上午" if hour <= 12:
+            return hour
+        case "中午" if hour == 1:
+            return 13
+        case "中午" if 11 <= hour <= 13:
+            return hour
+        case "下午":
+            return hour + 12 if hour < 12 else hour
+        # 晚上12点 is midnight to some and noon by the +12 rule, and 晚上0点 the same riddle.
+        case "晚上" if hour not in (0, 12):
+            return hour + 12 if hour < 12 else hour
+    raise ValueError(f"{day_part} does not fit hour {hour}")
+
+
+def _wall_clock_to_utc(wall: datetime, tz: ZoneInfo) -> datetime:
+    local = wall.replace(tzinfo=tz, fold=0)
+    # A time in the spring-forward gap does not survive the trip through UTC and back.
+    if local.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != wall:
+        raise ValueError(f"{wall:%Y-%m-%d %H:%M} does not exist in {tz}: the clocks skip it")
+    return local.astimezone(UTC)
