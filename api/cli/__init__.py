@@ -1,0 +1,38 @@
+"""The `stabilog` command: the same domain functions as the API, from a shell."""
+
+import typer
+
+from api.cli import grading, incidents, tokens
+from api.cli.context import migrate_embedded_database
+from incidents.schema import upgrade_to_head
+from incidents.settings import get_settings
+
+app = typer.Typer(
+    help="Stabilog: stability incident log and postmortems for payment systems.",
+    no_args_is_help=True,
+)
+app.add_typer(grading.app, name="grading")
+app.add_typer(tokens.app, name="token")
+app.add_typer(incidents.app, name="incident")
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the configured database to the newest schema."""
+    upgrade_to_head(get_settings().database_url)
+    typer.echo("database is at the newest revision")
+
+
+@app.command()
+def serve(
+    host: str | None = typer.Option(None, help="Address to bind (default STABILOG_HOST)."),
+    port: int | None = typer.Option(None, help="Port (default STABILOG_PORT)."),
+) -> None:
+    """Run the API and web pages (migrating the embedded SQLite database first)."""
+    import uvicorn
+
+    from api.main import create_app
+
+    settings = get_settings()
+    migrate_embedded_database()
+    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)

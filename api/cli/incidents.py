@@ -1,0 +1,125 @@
+"""`stabilog incident`: file and list incidents from a shell."""
+
+import sys
+from decimal import Decimal
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+
+from api.cli.context import cli_actor, open_session
+from incidents import service
+from incidents.errors import Invalid
+from incidents.grading import load_policy
+from incidents.models import Detection, Grade, IncidentCreate, IncidentStatus
+from incidents.settings import get_settings
+from incidents.timeparse import to_local
+from incidents.weeks import parse_week
+
+app = typer.Typer(help="File and list incidents.", no_args_is_help=True)
+
+Text = Annotated[str | None, typer.Option()]
+
+
+def stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code=2)
+
+
+def _validation_message(exc: ValidationError) -> str:
+    return "; ".join(
+        f"--{'-'.join(str(part) for part in error['loc']).replace('_', '-')}: {error['msg']}"
+        for error in exc.errors()
+    )
+
+
+@app.command("file")
+def file_incident(
+    title: Text = None,
+    detected_at: Annotated[
+        str | None, typer.Option(help="发现时间: ISO 8601 or '9/7 14:42', '昨天 22:10' …")
+    ] = None,
+    system: Text = None,
+    occurred_at: Text = None,
+    recovered_at: Text = None,
+    resolved_at: Text = None,
+    detection: Annotated[Detection | None, typer.Option()] = None,
+    source: Text = None,
+    description: Text = None,
+    impact: Text = None,
+    business_impact: Annotated[
+        bool | None, typer.Option("--business-impact/--no-business-impact")
+    ] = None,
+    failed_orders: Annotated[int | None, typer.Option()] = None,
+    failed_transactions: Annotated[int | None, typer.Option()] = None,
+    affected_users: Annotated[int | None, typer.Option()] = None,
+    impact_minutes: Annotated[int | None, typer.Option()] = None,
+    amount_cny: Annotated[Decimal | None, typer.Option(parser=Decimal)] = None,
+    core_system: Annotated[bool, typer.Option("--core-system/--non-core-system")] = False,
+    regulatory: Annotated[bool, typer.Option()] = False,
+    remediation: Annotated[str | None, typer.Option(help="处置")] = None,
+    root_cause: Text = None,
+    report_week: Annotated[str | None, typer.Option(help="e.g. 2023-09-09")] = None,
+    status: Annotated[IncidentStatus, typer.Option()] = IncidentStatus.open,
+    owner: Text = None,
+) -> None:
+    """File an incident; asks for the title and detection time when they are not given."""
+    fields = {name: value for name, value in locals().items() if value is not None}
+    interactive = stdin_is_terminal()
+    for required, prompt in (("title", "Title"), ("detected_at", "Detected at (9/7 14:42)")):
+        if required not in fields:
+            if not interactive:
+                raise _fail(f"--{required.replace('_', '-')} is required")
+            fields[required] = typer.prompt(prompt)
+    try:
+        data = IncidentCreate.model_validate(fields)
+    except ValidationError as exc:
+        raise _fail(_validation_message(exc)) from exc
+    with open_session() as session:
+        try:
+            incident = service.create_incident(
+                session, data, actor=cli_actor(), policy=load_policy(get_settings().grading_policy)
+            )
+        except Invalid as exc:
+            raise _fail(f"--{exc.field.replace('_', '-')}: {exc.message}") from exc
+    grade = incident.grade or "ungraded"
+    typer.echo(f"filed incident {incident.id} ({grade}: {incident.grade_reason})")
+
+
+@app.command("list")
+def list_incidents(
+    week: Annotated[str | None, typer.Option(help="a date inside it, or 2023-W37")] = None,
+    grade: Annotated[Grade | None, typer.Option()] = None,
+    system: Text = None,
+    status: Annotated[IncidentStatus | None, typer.Option()] = None,
+    q: Annotated[str | None, typer.Option("-q", help="text in title, description, 处置")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
+) -> None:
+    """List incidents, newest first."""
+    settings = get_settings()
+    chosen_week = None
+    if week is not None:
+        try:
+            chosen_week = parse_week(week, settings.week_numbering, settings.report_day)
+        except Invalid as exc:
+            raise _fail(f"--week: {exc.message}") from exc
+    criteria = service.IncidentFilter(
+        week=chosen_week,
+        grade=grade,
+        system=system,
+        status=status,
+        text=q,
+    )
+    with open_session() as session:
+        items, total = service.list_incidents(session, criteria, limit=limit, offset=0)
+    for incident in items:
+        detected = to_local(incident.detected_at, settings.tz).strftime("%Y-%m-%d %H:%M")
+        typer.echo(
+            f"{incident.id}\t{detected}\t{incident.grade or '-'}\t{incident.system or '-'}"
+            f"\t{incident.status}\t{incident.title}"
+        )
+    typer.echo(f"{len(items)} of {total}", err=True)

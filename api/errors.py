@@ -1,0 +1,91 @@
+"""Domain errors and oversized bodies as HTTP answers: 4xx naming the field, never a 500."""
+
+from fastapi import FastAPI, Request, status
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from incidents.errors import Forbidden, Invalid, NotFound
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(NotFound)
+    async def not_found(request: Request, exc: NotFound) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_404_NOT_FOUND)
+
+    @app.exception_handler(Invalid)
+    async def invalid(request: Request, exc: Invalid) -> JSONResponse:
+        # Shaped like FastAPI's own validation errors so clients read one format.
+        detail = [{"loc": ["body", exc.field], "msg": exc.message, "type": "value_error"}]
+        return JSONResponse({"detail": detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(request: Request, exc: Forbidden) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_403_FORBIDDEN)
+
+    @app.exception_handler(IntegrityError)
+    async def conflict(request: Request, exc: IntegrityError) -> JSONResponse:
+        # Two writers raced for the same unique value; the loser's transaction rolled back whole.
+        return JSONResponse(
+            {"detail": "conflicting concurrent change; nothing was written, try again"},
+            status_code=status.HTTP_409_CONFLICT,
+        )
+
+    @app.exception_handler(OperationalError)
+    async def unavailable(request: Request, exc: OperationalError) -> JSONResponse:
+        return JSONResponse(
+            {"detail": "the database is unavailable or busy; nothing was written, try again"},
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": "1"},
+        )
+
+
+class BodySizeLimit:
+    """Refuses a body over the limit with 413 before the application sees any of it.
+
+    The body is read here (it is small by definition) and replayed to the application, so a
+    chunked upload without Content-Length is bounded as well as a declared one.
+    """
+
+    def __init__(self, app, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await self._refuse(scope, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break  # the client went away; let the application see the disconnect
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.max_bytes:
+                await self._refuse(scope, send)
+                return
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, scope, send) -> None:
+        response = JSONResponse(
+            {"detail": f"request body larger than {self.max_bytes} bytes"},
+            status_code=status.HTTP_413_CONTENT_TOO_LARGE,
+        )
+        await response(scope, None, send)

@@ -1,0 +1,331 @@
+"""Tables and their Create / Update / Public shapes, one family per concept (see STYLE.md)."""
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, PlainSerializer, create_model, field_validator
+from pydantic.fields import FieldInfo
+from sqlalchemy import JSON, BigInteger, Numeric, String, Text
+from sqlmodel import Field, SQLModel
+
+from incidents.db import UTCDateTime, utcnow
+from incidents.settings import get_settings
+from incidents.timeparse import parse_time, to_local
+
+
+def _read_moment(value: object) -> object:
+    """Accept ISO 8601 or the on-call shorthand, read in STABILOG_TIMEZONE relative to now."""
+    tz = get_settings().tz
+    if isinstance(value, str):
+        return parse_time(value, tz=tz, reference=datetime.now(tz))
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=tz)
+    return value
+
+
+def _show_moment(value: datetime) -> str:
+    return to_local(value, get_settings().tz).isoformat()
+
+
+# A point in time: read leniently on input, stored in UTC, answered with the team's offset.
+Moment = Annotated[
+    datetime,
+    BeforeValidator(_read_moment),
+    PlainSerializer(_show_moment, return_type=str, when_used="json"),
+]
+
+
+def _one_line(value: str | None) -> str | None:
+    if value is not None and ("\n" in value or "\r" in value):
+        raise ValueError("must be a single line")
+    return value.strip() if value is not None else None
+
+
+OneLine = Annotated[str, BeforeValidator(_one_line)]
+
+SHORT = 200
+LONG = 20_000
+COUNT_MAX = 10**12
+
+
+def moment_column(*, nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_type=UTCDateTime, nullable=nullable, index=index)
+
+
+def partial(model: type[SQLModel], name: str) -> type[SQLModel]:
+    """The all-optional twin of `model` for PATCH, keeping every field's constraints."""
+    fields: dict[str, Any] = {}
+    for field_name, info in model.model_fields.items():
+        optional = FieldInfo.merge_field_infos(info, default=None)
+        fields[field_name] = (info.annotation | None, optional)
+    return create_model(name, __base__=SQLModel, **fields)
+
+
+class Detection(StrEnum):
+    monitoring = "monitoring"
+    alert = "alert"
+    manual = "manual"
+    user_report = "user_report"
+    external = "external"
+
+
+class IncidentStatus(StrEnum):
+    open = "open"
+    mitigated = "mitigated"
+    resolved = "resolved"
+    closed = "closed"
+
+
+class Grade(StrEnum):
+    A = "A"
+    B = "B"
+    C = "C"
+    D = "D"
+
+
+class IncidentBase(SQLModel):
+    title: OneLine = Field(min_length=1, max_length=SHORT)
+    system: str | None = Field(default=None, max_length=100, index=True)
+    occurred_at: Moment | None = moment_column()
+    detected_at: Moment = moment_column(nullable=False, index=True)
+    recovered_at: Moment | None = moment_column()
+    resolved_at: Moment | None = moment_column()
+    detection: Detection | None = Field(default=None, sa_type=String(20))
+    source: str | None = Field(default=None, max_length=100)
+    description: str | None = Field(default=None, max_length=LONG, sa_type=Text)
+    impact: str | None = Field(default=None, max_length=LONG, sa_type=Text)
+    business_impact: bool | None = None
+    failed_orders: int | None = Field(default=None, ge=0, le=COUNT_MAX, sa_type=BigInteger)
+    failed_transactions: int | None = Field(default=None, ge=0, le=COUNT_MAX, sa_type=BigInteger)
+    affected_users: int | None = Field(default=None, ge=0, le=COUNT_MAX, sa_type=BigInteger)
+    impact_minutes: int | None = Field(default=None, ge=0, le=10_000_000)
+    amount_cny: Decimal | None = Field(
+        default=None, ge=0, max_digits=16, decimal_places=2, sa_type=Numeric(16, 2)
+    )
+    core_system: bool = False
+    regulatory: bool = False
+    remediation: str | None = Field(default=None, max_length=LONG, sa_type=Text)
+    root_cause: str | None = Field(default=None, max_length=LONG, sa_type=Text)
+    report_week: date | None = Field(default=None, index=True)
+    status: IncidentStatus = Field(default=IncidentStatus.open, sa_type=String(20))
+    owner: str | None = Field(default=None, max_length=100)
+
+
+class Incident(IncidentBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    # business_impact is settled by the domain on every write, so the stored value is never null.
+    business_impact: bool = False
+    grade: Grade | None = Field(default=None, sa_type=String(1), index=True)
+    grade_reason: str | None = Field(default=None, max_length=1000)
+    grade_overridden: bool = False
+    created_by: str = Field(max_length=SHORT)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class IncidentCreate(IncidentBase):
+    pass
+
+
+IncidentUpdate = partial(IncidentBase, "IncidentUpdate")
+
+
+class IncidentPublic(IncidentBase):
+    id: int
+    business_impact: bool
+    grade: Grade | None
+    grade_reason: str | None
+    grade_overridden: bool
+    created_by: str
+    created_at: Moment
+    updated_at: Moment
+
+
+class TimelineEntryBase(SQLModel):
+    at: Moment = moment_column(nullable=False)
+    text: str = Field(min_length=1, max_length=2000, sa_type=Text)
+    key_event: bool = False
+
+
+class TimelineEntry(TimelineEntryBase, table=True):
+    __tablename__ = "timeline_entry"
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True, ondelete="CASCADE")
+    author: str = Field(max_length=SHORT)
+
+
+class TimelineEntryCreate(TimelineEntryBase):
+    pass
+
+
+class TimelineEntryPublic(TimelineEntryBase):
+    id: int
+    incident_id: int
+    author: str
+
+
+class RootCauseCategory(StrEnum):
+    change = "change"
+    capacity = "capacity"
+    dependency = "dependency"  # bank channels and other upstreams
+    data = "data"
+    config = "config"
+    network_hardware = "network_hardware"
+    security = "security"
+    third_party = "third_party"
+
+
+class PostmortemStatus(StrEnum):
+    draft = "draft"
+    in_review = "in_review"
+    published = "published"
+
+
+class PostmortemBase(SQLModel):
+    summary: str | None = Field(default=None, max_length=LONG, sa_type=Text)
+    impact: str | None = Field(default=None, max_length=LONG, sa_type=Text)
+    trigger: str | None = Field(default=None, max_length=LONG, sa_type=Text)
+    direct_cause: str | None = Field(default=None, max_length=LONG, sa_type=Text)
+    root_cause: str | None = Field(default=None, max_length=LONG, sa_type=Text)
+    five_whys: list[str] = Field(default_factory=list, sa_type=JSON, max_length=20)
+    root_cause_category: RootCauseCategory | None = Field(default=None, sa_type=String(30))
+    went_well: str | None = Field(default=None, max_length=LONG, sa_type=Text)
+    went_wrong: str | None = Field(default=None, max_length=LONG, sa_type=Text)
+    got_lucky: str | None = Field(default=None, max_length=LONG, sa_type=Text)
+    status: PostmortemStatus = Field(default=PostmortemStatus.draft, sa_type=String(20))
+    reviewers: list[str] = Field(default_factory=list, sa_type=JSON, max_length=50)
+    due_date: date | None = None
+
+    @field_validator("five_whys", "reviewers")
+    @classmethod
+    def _short_entries(cls, entries: list[str]) -> list[str]:
+        if any(len(entry) > 2000 for entry in entries):
+            raise ValueError("each entry must be at most 2000 characters")
+        return entries
+
+
+class Postmortem(PostmortemBase, table=True):
+    incident_id: int = Field(foreign_key="incident.id", primary_key=True, ondelete="CASCADE")
+    published_at: datetime | None = moment_column()
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class PostmortemWrite(PostmortemBase):
+    pass
+
+
+class PostmortemPublic(PostmortemBase):
+    incident_id: int
+    published_at: Moment | None
+    updated_at: Moment
+
+
+class ActionItemType(StrEnum):
+    prevent = "prevent"
+    detect = "detect"
+    mitigate = "mitigate"
+    process = "process"
+
+
+class ActionItemStatus(StrEnum):
+    open = "open"
+    in_progress = "in_progress"
+    done = "done"
+    not_doing = "not_doing"
+
+
+CLOSED_ACTION_STATUSES = (ActionItemStatus.done, ActionItemStatus.not_doing)
+
+
+class ActionItemBase(SQLModel):
+    title: OneLine = Field(min_length=1, max_length=SHORT)
+    type: ActionItemType = Field(default=ActionItemType.prevent, sa_type=String(20))
+    owner: str = Field(min_length=1, max_length=100)
+    due_date: date = Field(index=True)
+    status: ActionItemStatus = Field(default=ActionItemStatus.open, sa_type=String(20))
+    not_doing_reason: str | None = Field(default=None, max_length=2000)
+
+
+class ActionItem(ActionItemBase, table=True):
+    __tablename__ = "action_item"
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True, ondelete="CASCADE")
+    closed_at: datetime | None = moment_column()
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class ActionItemCreate(ActionItemBase):
+    pass
+
+
+ActionItemUpdate = partial(ActionItemBase, "ActionItemUpdate")
+
+
+class ActionItemPublic(ActionItemBase):
+    id: int
+    incident_id: int
+    closed_at: Moment | None
+    created_at: Moment
+
+
+class AuditEntry(SQLModel, table=True):
+    """One change to an incident or what hangs off it; written in the transaction of the change."""
+
+    __tablename__ = "audit_entry"
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True, ondelete="CASCADE")
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    actor: str = Field(max_length=SHORT)
+    action: str = Field(max_length=40)
+    field: str | None = Field(default=None, max_length=100)
+    old_value: str | None = Field(default=None, sa_type=Text)
+    new_value: str | None = Field(default=None, sa_type=Text)
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class AuditEntryPublic(SQLModel):
+    id: int
+    incident_id: int
+    at: Moment
+    actor: str
+    action: str
+    field: str | None
+    old_value: str | None
+    new_value: str | None
+    reason: str | None
+
+
+class Role(StrEnum):
+    viewer = "viewer"
+    oncall = "oncall"
+    admin = "admin"
+
+    @property
+    def rank(self) -> int:
+        return list(Role).index(self)
+
+
+class ApiToken(SQLModel, table=True):
+    __tablename__ = "api_token"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True)
+    role: Role = Field(sa_type=String(20))
+    # Only a digest is kept: a leaked database must not hand out working tokens.
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    revoked_at: datetime | None = moment_column()
+
+
+class ApiTokenCreate(SQLModel):
+    name: OneLine = Field(min_length=1, max_length=100)
+    role: Role
+
+
+class ApiTokenPublic(SQLModel):
+    id: int
+    name: str
+    role: Role
+    created_at: Moment
+    revoked_at: Moment | None

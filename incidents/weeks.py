@@ -1,0 +1,95 @@
+"""Report weeks: Monday to Sunday in STABILOG_TIMEZONE, numbered `jan1` or `iso`.
+
+The team's own numbering (`jan1`) counts the week that holds 1 January as week 1, so a week
+belongs to the year of its Sunday: 2022-12-26..2023-01-01 is 2023's week 1, and 2023-09-09 is
+第37周 where ISO 8601 says week 36.
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from incidents.errors import Invalid
+
+Numbering = Literal["jan1", "iso"]
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_WEEK_LABEL = re.compile(r"^(\d{4})-W(\d{1,2})$")
+
+
+@dataclass(frozen=True)
+class Week:
+    year: int
+    number: int
+    monday: date
+    report_date: date
+    numbering: Numbering
+
+    @property
+    def label(self) -> str:
+        return f"{self.year}-W{self.number:02d}"
+
+    @property
+    def sunday(self) -> date:
+        return self.monday + timedelta(days=6)
+
+    def window(self, tz: ZoneInfo) -> tuple[datetime, datetime]:
+        """[start, end) of the week in UTC, for comparison with stored times."""
+        start = datetime.combine(self.monday, time(), tzinfo=tz)
+        end = datetime.combine(self.monday + timedelta(days=7), time(), tzinfo=tz)
+        return start.astimezone(UTC), end.astimezone(UTC)
+
+    def shifted(self, weeks: int) -> "Week":
+        return week_of(self.monday + timedelta(weeks=weeks), self.numbering, _report_day(self))
+
+
+def _report_day(week: Week) -> str:
+    return WEEKDAYS[(week.report_date - week.monday).days]
+
+
+def _jan1_week_one_monday(year: int) -> date:
+    new_year = date(year, 1, 1)
+    return new_year - timedelta(days=new_year.weekday())
+
+
+def week_of(day: date, numbering: Numbering = "jan1", report_day: str = "saturday") -> Week:
+    monday = day - timedelta(days=day.weekday())
+    report_date = monday + timedelta(days=WEEKDAYS.index(report_day))
+    if numbering == "iso":
+        iso_year, iso_week, _ = day.isocalendar()
+        return Week(iso_year, iso_week, monday, report_date, numbering)
+    year = (monday + timedelta(days=6)).year
+    number = (monday - _jan1_week_one_monday(year)).days // 7 + 1
+    return Week(year, number, monday, report_date, numbering)
+
+
+def week_by_number(
+    year: int, number: int, numbering: Numbering = "jan1", report_day: str = "saturday"
+) -> Week:
+    if numbering == "iso":
+        try:
+            monday = date.fromisocalendar(year, number, 1)
+        except ValueError as exc:
+            raise Invalid("week", f"{year} has no ISO week {number}") from exc
+    else:
+        monday = _jan1_week_one_monday(year) + timedelta(weeks=number - 1)
+    week = week_of(monday, numbering, report_day)
+    if (week.year, week.number) != (year, number) or number < 1:
+        raise Invalid("week", f"{year} has no week {number} in {numbering} numbering")
+    return week
+
+
+def parse_week(text: str, numbering: Numbering = "jan1", report_day: str = "saturday") -> Week:
+    """A week named by any date inside it (2023-09-09) or by its label (2023-W37)."""
+    text = text.strip()
+    label = _WEEK_LABEL.match(text)
+    if label:
+        return week_by_number(int(label[1]), int(label[2]), numbering, report_day)
+    try:
+        day = date.fromisoformat(text)
+    except ValueError as exc:
+        raise Invalid(
+            "week", f"unreadable week {text[:40]!r}: give a date such as 2023-09-09 or 2023-W37"
+        ) from exc
+    return week_of(day, numbering, report_day)

@@ -1,0 +1,16 @@
+"""Start-up checks of the application."""
+
+import pytest
+
+from api.main import create_app
+from incidents.grading import PolicyError
+from incidents.settings import Settings
+
+
+def test_a_malformed_grading_policy_stops_start_up_naming_the_line(tmp_path):
+    policy = tmp_path / "policy.toml"
+    policy.write_text("[A]\nregulatory = true\n[B]\nfaild_min = 1000\n[C]\n[D]\n")
+    with pytest.raises(PolicyError) as raised:
+        create_app(Settings(database_url=f"sqlite:///{tmp_path}/x.db", grading_policy=policy))
+    assert raised.value.line == 4
+    assert "faild_min" in str(raised.value)
