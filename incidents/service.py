@@ -118,9 +118,10 @@ def _apply_policy(
     incident.grade_reason = result.reason_text
 
 
-def create_incident(
+def add_incident(
     session: Session, data: IncidentCreate, *, actor: Actor, policy: GradingPolicy
 ) -> Incident:
+    """Add a graded, audited incident to the caller's transaction without committing it."""
     incident = Incident.model_validate(
         data, update={"created_by": actor.name, "business_impact": False}
     )
@@ -130,6 +131,13 @@ def create_incident(
     session.flush()  # the id is needed by the audit entries below
     audit.record(session, incident_id=incident.id, actor=actor.name, action="create")
     _apply_policy(session, incident, policy, actor)
+    return incident
+
+
+def create_incident(
+    session: Session, data: IncidentCreate, *, actor: Actor, policy: GradingPolicy
+) -> Incident:
+    incident = add_incident(session, data, actor=actor, policy=policy)
     session.commit()
     session.refresh(incident)
     return incident

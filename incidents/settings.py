@@ -25,6 +25,13 @@ class Settings(BaseSettings):
     grading_policy: Path | None = None
     # Requests larger than this are refused with 413 before any parsing.
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # Where users reach this service; printed in front of webhook paths and linked in messages.
+    public_url: str = "http://127.0.0.1:8000"
+    # Alerts of these severities open (or join) an incident by themselves, comma-separated,
+    # e.g. "critical,P0"; empty turns the rule off.
+    auto_promote_severities: str = ""
+    # Auto-promoted alerts for the same system within this many minutes share one open incident.
+    auto_promote_window_minutes: int = Field(default=30, ge=1, le=1440)
     host: str = "127.0.0.1"
     port: int = 8000
 
@@ -36,6 +43,12 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
+
+    @property
+    def auto_promoted_severities(self) -> frozenset[str]:
+        return frozenset(
+            part.strip().lower() for part in self.auto_promote_severities.split(",") if part.strip()
+        )
 
     @property
     def tz(self) -> ZoneInfo:

@@ -19,7 +19,7 @@ from api.main import create_app
 from incidents.db import engine_for
 from incidents.models import Role
 from incidents.schema import load_all_models, upgrade_to_head
-from incidents.settings import Settings
+from incidents.settings import Settings, get_settings
 from incidents.tokens import create_token
 
 POSTGRES_SERVER = os.environ.get("STABILOG_TEST_POSTGRES_URL")
@@ -111,3 +111,12 @@ def auth(session: Session) -> dict[Role, dict[str, str]]:
         _, plain = create_token(session, f"{role.value}-user", role)
         headers[role] = {"Authorization": f"Bearer {plain}"}
     return headers
+
+
+@pytest.fixture
+def cli_database(database_url: str, engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Points the CLI, which reads its settings from the environment, at the test database."""
+    monkeypatch.setenv("STABILOG_DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    yield database_url
+    get_settings.cache_clear()

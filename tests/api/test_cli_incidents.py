@@ -1,27 +1,17 @@
 """`stabilog incident` and `stabilog token`: the same domain functions as the API."""
 
-import pytest
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from api.cli import app
 from incidents.audit import as_text
 from incidents.models import Incident, Role
-from incidents.settings import get_settings
 from tests.builders import cli_args, seed_pos_incident
 
 runner = CliRunner()
 
 # What differs between two filings of the same event by design: identity and bookkeeping.
 BOOKKEEPING = {"id", "created_by", "created_at", "updated_at"}
-
-
-@pytest.fixture
-def cli_database(database_url: str, engine, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv("STABILOG_DATABASE_URL", database_url)
-    get_settings.cache_clear()
-    yield database_url
-    get_settings.cache_clear()
 
 
 def stored(session: Session, incident_id: int) -> dict:

@@ -1,0 +1,199 @@
+"""Following alerts up: list, acknowledge, judge valid or invalid, promote to an incident.
+
+Each action records who and when; `first_follow_up_at` keeps the earliest of them, which is what
+报警5分钟跟进率 and MTTA are computed from.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from incidents import audit
+from incidents.alerts.models import Alert, AlertStatus, Source
+from incidents.db import utcnow
+from incidents.errors import Invalid, NotFound
+from incidents.grading import GradingPolicy
+from incidents.models import Detection, Incident, IncidentCreate, IncidentStatus, Role
+from incidents.service import Actor, add_incident, get_incident
+
+DESCRIPTION_ANNOTATIONS = ("description", "summary", "message")
+# The rule's own name in linked_by and the audit trail. Its links are not a follow-up: the
+# follow-up rate measures people answering alerts, which a rule cannot do for them.
+AUTO_PROMOTER = "auto-promote"
+
+
+@dataclass(frozen=True)
+class AlertFilter:
+    status: AlertStatus | None = None
+    source: str | None = None  # a source's name
+    received_from: datetime | None = None
+    received_to: datetime | None = None
+    followed_up: bool | None = None
+
+
+def get_alert(session: Session, alert_id: int) -> Alert:
+    alert = session.get(Alert, alert_id)
+    if alert is None:
+        raise NotFound("alert", alert_id)
+    return alert
+
+
+def list_alerts(
+    session: Session, criteria: AlertFilter, *, limit: int, offset: int
+) -> tuple[list[Alert], int]:
+    conditions = []
+    if criteria.status is not None:
+        conditions.append(col(Alert.status) == criteria.status)
+    if criteria.source is not None:
+        source_ids = select(Source.id).where(Source.name == criteria.source)
+        conditions.append(col(Alert.source_id).in_(source_ids))
+    if criteria.received_from is not None:
+        conditions.append(col(Alert.received_at) >= criteria.received_from)
+    if criteria.received_to is not None:
+        conditions.append(col(Alert.received_at) < criteria.received_to)
+    if criteria.followed_up is not None:
+        followed = col(Alert.first_follow_up_at)
+        conditions.append(followed.is_not(None) if criteria.followed_up else followed.is_(None))
+    total = session.exec(select(func.count()).select_from(Alert).where(*conditions)).one()
+    page = session.exec(
+        select(Alert)
+        .where(*conditions)
+        .order_by(col(Alert.received_at).desc(), col(Alert.id).desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(page), total
+
+
+def _followed_up(alert: Alert, at: datetime) -> None:
+    if alert.first_follow_up_at is None or at < alert.first_follow_up_at:
+        alert.first_follow_up_at = at
+
+
+def acknowledge(session: Session, alert_id: int, *, actor: Actor) -> Alert:
+    """The first acknowledgement counts; acknowledging again changes nothing."""
+    alert = get_alert(session, alert_id)
+    if alert.acked_at is None:
+        now = utcnow()
+        alert.acked_at, alert.acked_by = now, actor.name
+        _followed_up(alert, now)
+        session.commit()
+        session.refresh(alert)
+    return alert
+
+
+def judge(session: Session, alert_id: int, valid: bool, note: str | None, *, actor: Actor) -> Alert:
+    """Record the verdict; a later verdict replaces it but not the time of first follow-up."""
+    alert = get_alert(session, alert_id)
+    now = utcnow()
+    alert.valid, alert.verdict_note = valid, note
+    alert.verdict_at, alert.verdict_by = now, actor.name
+    _followed_up(alert, now)
+    session.commit()
+    session.refresh(alert)
+    return alert
+
+
+def _open_incident_for(
+    session: Session, alert: Alert, actor: Actor, policy: GradingPolicy
+) -> Incident:
+    source = session.get(Source, alert.source_id)
+    return add_incident(session, _incident_from(alert, source), actor=actor, policy=policy)
+
+
+def _incident_from(alert: Alert, source: Source) -> IncidentCreate:
+    description = next(
+        (alert.annotations[key] for key in DESCRIPTION_ANNOTATIONS if alert.annotations.get(key)),
+        None,
+    )
+    return IncidentCreate(
+        title=alert.title.replace("\n", " ").strip()[:200] or "alert",
+        system=alert.system,
+        detected_at=alert.starts_at,
+        detection=Detection.alert,
+        source=source.name,
+        description=description,
+    )
+
+
+def _link(session: Session, alert: Alert, incident: Incident, actor: Actor, now: datetime) -> None:
+    alert.incident_id, alert.linked_at, alert.linked_by = incident.id, now, actor.name
+    if actor.name != AUTO_PROMOTER:
+        _followed_up(alert, now)
+    audit.record(
+        session,
+        incident_id=incident.id,
+        actor=actor.name,
+        action="alert_linked",
+        new=f"alert {alert.id}: {alert.title}",
+    )
+
+
+def promote(
+    session: Session,
+    alert_id: int,
+    *,
+    actor: Actor,
+    policy: GradingPolicy,
+    incident_id: int | None = None,
+) -> Incident:
+    """Open an incident prefilled from the alert, or link the alert to `incident_id`."""
+    alert = get_alert(session, alert_id)
+    if alert.incident_id is not None and alert.linked_by != AUTO_PROMOTER:
+        raise Invalid("incident_id", f"alert {alert_id} is linked to incident {alert.incident_id}")
+    if incident_id is None and alert.incident_id is not None:
+        incident_id = alert.incident_id  # a person confirming the rule's link follows it up
+    if incident_id is not None:
+        incident = get_incident(session, incident_id)
+    else:
+        incident = _open_incident_for(session, alert, actor, policy)
+    _link(session, alert, incident, actor, utcnow())
+    session.commit()
+    session.refresh(incident)
+    return incident
+
+
+def auto_promote(
+    session: Session,
+    alert_ids: list[int],
+    *,
+    severities: frozenset[str],
+    window: timedelta,
+    policy: GradingPolicy,
+) -> None:
+    """Open incidents for new alerts of the chosen severities, in the caller's transaction.
+
+    Alerts of one system within `window` of an open alert-opened incident join it instead of
+    opening another, so a storm of 200 alerts is one incident, not 200.
+    """
+    if not severities or not alert_ids:
+        return
+    robot = Actor(name=AUTO_PROMOTER, role=Role.oncall)
+    candidates = session.exec(
+        select(Alert)
+        .where(col(Alert.id).in_(alert_ids), func.lower(col(Alert.severity)).in_(severities))
+        .order_by(col(Alert.starts_at))
+    )
+    for alert in candidates:
+        incident = session.exec(
+            select(Incident)
+            .where(
+                col(Incident.status) == IncidentStatus.open,
+                col(Incident.detection) == Detection.alert,
+                col(Incident.system) == alert.system
+                if alert.system is not None
+                else col(Incident.system).is_(None),
+                col(Incident.detected_at) >= alert.starts_at - window,
+                col(Incident.detected_at) <= alert.starts_at + window,
+            )
+            .order_by(col(Incident.detected_at).desc())
+            .limit(1)
+        ).first()
+        if incident is None:
+            source = session.get(Source, alert.source_id)
+            incident = add_incident(
+                session, _incident_from(alert, source), actor=robot, policy=policy
+            )
+        _link(session, alert, incident, robot, utcnow())
