@@ -3,7 +3,16 @@
 from fastapi import FastAPI
 
 from api.errors import BodySizeLimit, install_error_handlers
-from api.routes import action_items, alerts, health, incidents, sources, tokens, webhooks
+from api.routes import (
+    action_items,
+    alerts,
+    health,
+    incidents,
+    reports,
+    sources,
+    tokens,
+    webhooks,
+)
 from incidents.db import engine_for
 from incidents.grading import load_policy
 from incidents.settings import Settings, get_settings
@@ -23,6 +32,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(health.router)
-    for module in (incidents, action_items, alerts, sources, webhooks, tokens):
+    for module in (incidents, action_items, alerts, sources, webhooks, reports, tokens):
         app.include_router(module.router, prefix="/api/v1")
     return app

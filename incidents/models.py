@@ -120,6 +120,11 @@ class Incident(IncidentBase, table=True):
     grade: Grade | None = Field(default=None, sa_type=String(1), index=True)
     grade_reason: str | None = Field(default=None, max_length=1000)
     grade_overridden: bool = False
+    # Set by the importer when the text left business impact unclear: ungraded until a person
+    # decides, and listed for review.
+    needs_review: bool = False
+    # The imported report item this incident came from, so importing a report twice is a no-op.
+    import_fingerprint: str | None = Field(default=None, max_length=64, unique=True)
     created_by: str = Field(max_length=SHORT)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
@@ -138,6 +143,7 @@ class IncidentPublic(IncidentBase):
     grade: Grade | None
     grade_reason: str | None
     grade_overridden: bool
+    needs_review: bool
     created_by: str
     created_at: Moment
     updated_at: Moment
@@ -295,6 +301,17 @@ class AuditEntryPublic(SQLModel):
     old_value: str | None
     new_value: str | None
     reason: str | None
+
+
+class WeeklyFigure(SQLModel, table=True):
+    """A weekly number Stabilog cannot measure (支付成功率, 健康分 …), entered by a person."""
+
+    __tablename__ = "weekly_figure"
+    week_monday: date = Field(primary_key=True)
+    name: str = Field(primary_key=True, max_length=50)
+    value: Decimal = Field(max_digits=14, decimal_places=4, sa_type=Numeric(14, 4))
+    updated_by: str = Field(max_length=SHORT)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
 
 class Role(StrEnum):

@@ -159,8 +159,10 @@ def update_incident(
     before = {name: getattr(incident, name) for name in changes}
     for name, value in changes.items():
         setattr(incident, name, value)
-    if "business_impact" in changes or IMPACT_FIELDS & changes.keys():
+    if IMPACT_FIELDS & changes.keys():
         _settle_business_impact(incident, changes.get("business_impact"))
+    if changes.get("business_impact") is not None:
+        incident.needs_review = False  # a person has now said whether business was hit
     _check_times(incident)
     after = {name: getattr(incident, name) for name in changes}
     changed = audit.record_changes(

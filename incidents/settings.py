@@ -23,8 +23,9 @@ class Settings(BaseSettings):
     report_lang: Literal["zh", "en"] = "zh"
     follow_up_minutes: int = Field(default=5, ge=1, le=1440)
     grading_policy: Path | None = None
-    # Requests larger than this are refused with 413 before any parsing.
-    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # Requests larger than this are refused with 413 before any parsing; 5 MiB holds a full
+    # Alertmanager group of 5,000 alerts, the most one delivery may carry.
+    max_body_bytes: int = Field(default=5 * 1_048_576, ge=1024)
     # Where users reach this service; printed in front of webhook paths and linked in messages.
     public_url: str = "http://127.0.0.1:8000"
     # Alerts of these severities open (or join) an incident by themselves, comma-separated,

@@ -2,7 +2,7 @@
 
 import typer
 
-from api.cli import grading, incidents, sources, tokens
+from api.cli import grading, incidents, reports, sources, tokens
 from api.cli.context import migrate_embedded_database
 from incidents.schema import upgrade_to_head
 from incidents.settings import get_settings
@@ -15,6 +15,8 @@ app.add_typer(grading.app, name="grading")
 app.add_typer(tokens.app, name="token")
 app.add_typer(incidents.app, name="incident")
 app.add_typer(sources.app, name="source")
+app.add_typer(reports.report_app, name="report")
+app.add_typer(reports.figures_app, name="figures")
 
 
 @app.command()

@@ -138,7 +138,7 @@ def test_a_bad_patch_leaves_the_incident_and_its_trail_as_they_were(client, auth
 
 
 def test_oversized_body_is_413(client, auth, session) -> None:
-    body = b'{"title": "' + b"x" * 2_000_000 + b'"}'
+    body = b'{"title": "' + b"x" * 6_000_000 + b'"}'
     response = client.post(
         API, content=body, headers={**auth[Role.oncall], "Content-Type": "application/json"}
     )

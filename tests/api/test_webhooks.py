@@ -213,7 +213,7 @@ def test_a_source_needing_a_secret_cannot_be_created_without_one(client, auth) -
 
 def test_oversized_delivery_is_413(client, auth, session) -> None:
     path = make_source(client, auth, "alertmanager")
-    response = client.post(path, content=b" " * 2_000_000)
+    response = client.post(path, content=b" " * 6_000_000)
     assert response.status_code == 413
     assert alerts(session) == []
 

@@ -1,0 +1,70 @@
+"""`stabilog report`, `stabilog figures`: the weekly section and the figures only people know."""
+
+import json
+from decimal import Decimal
+from typing import Annotated, Literal
+
+import typer
+
+from api.cli.context import open_session
+from incidents import figures, report
+from incidents.errors import Invalid
+from incidents.settings import get_settings
+from incidents.weeks import Week, parse_week
+
+report_app = typer.Typer(help="The weekly stability section.", no_args_is_help=True)
+figures_app = typer.Typer(help="Weekly figures: 支付成功率, 健康分, 排名.", no_args_is_help=True)
+
+
+def chosen_week(text: str) -> Week:
+    settings = get_settings()
+    try:
+        return parse_week(text, settings.week_numbering, settings.report_day)
+    except Invalid as exc:
+        raise typer.BadParameter(exc.message, param_hint="WEEK") from exc
+
+
+@report_app.command("weekly")
+def weekly(
+    week: Annotated[str, typer.Argument(help="a date inside the week, or 2023-W37")],
+    lang: Annotated[Literal["zh", "en"] | None, typer.Option()] = None,
+    format: Annotated[Literal["markdown", "json", "html"], typer.Option()] = "markdown",
+) -> None:
+    """Print the week's 【系统运行数据】 and 生产稳定性事件."""
+    settings = get_settings()
+    chosen = chosen_week(week)
+    with open_session() as session:
+        built = report.build(session, chosen, settings, lang or settings.report_lang)
+        if format == "json":
+            typer.echo(json.dumps(report.to_json(built), ensure_ascii=False, indent=2))
+        elif format == "html":
+            typer.echo(report.to_html(built))
+        else:
+            typer.echo(report.to_markdown(built), nl=False)
+
+
+Figure = Annotated[Decimal | None, typer.Option(parser=Decimal)]
+
+
+@figures_app.command("set")
+def set_figures(
+    week: Annotated[str, typer.Argument(help="a date inside the week, or 2023-W37")],
+    deposit_success_rate: Figure = None,
+    payout_success_rate: Figure = None,
+    first_pay_success_rate: Figure = None,
+    health_score: Figure = None,
+    health_rank: Figure = None,
+) -> None:
+    """Set the week's figures (rates in percent, e.g. --deposit-success-rate 99.998)."""
+    values = {
+        name: value for name, value in locals().items() if name != "week" and value is not None
+    }
+    chosen = chosen_week(week)
+    with open_session() as session:
+        try:
+            stored = figures.set_figures(session, chosen, values, actor_name="cli")
+        except Invalid as exc:
+            flag = f"--{exc.field.replace('_', '-')}"
+            raise typer.BadParameter(exc.message, param_hint=flag) from exc
+    for name, value in stored.items():
+        typer.echo(f"{name}\t{value.normalize():f}")

@@ -1,0 +1,58 @@
+"""Weekly figures Stabilog cannot measure (支付成功率, 健康分 …), entered each week by a person."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlmodel import Session, select
+
+from incidents.db import utcnow
+from incidents.errors import Invalid
+from incidents.models import WeeklyFigure
+from incidents.weeks import Week
+
+
+@dataclass(frozen=True)
+class FigureKind:
+    name: str
+    zh: str
+    en: str
+    unit: str  # "%" for rates; "" for scores and ranks
+    higher_is_better: bool = True
+
+
+FIGURES = {
+    kind.name: kind
+    for kind in (
+        FigureKind("deposit_success_rate", "入金有效成功率", "Deposit success rate", "%"),
+        FigureKind("payout_success_rate", "出金有效成功率", "Payout success rate", "%"),
+        FigureKind("first_pay_success_rate", "一次支付成功率", "First-attempt success rate", "%"),
+        FigureKind("health_score", "健康分", "Health score", ""),
+        FigureKind("health_rank", "中心排名", "Rank among centres", "", higher_is_better=False),
+    )
+}
+
+
+def set_figures(
+    session: Session, week: Week, values: dict[str, Decimal], *, actor_name: str
+) -> dict[str, Decimal]:
+    """Set (or replace) some of a week's figures in one transaction; returns all of the week's."""
+    for name, value in values.items():
+        kind = FIGURES.get(name)
+        if kind is None:
+            raise Invalid(name, f"unknown figure; one of {', '.join(FIGURES)}")
+        if kind.unit == "%" and not Decimal(0) <= value <= Decimal(100):
+            raise Invalid(name, "a rate in percent must be between 0 and 100")
+        if value < 0:
+            raise Invalid(name, "must not be negative")
+        row = session.get(WeeklyFigure, (week.monday, name))
+        if row is None:
+            row = WeeklyFigure(week_monday=week.monday, name=name, value=value, updated_by="")
+            session.add(row)
+        row.value, row.updated_by, row.updated_at = value, actor_name, utcnow()
+    session.commit()
+    return figures_of(session, week)
+
+
+def figures_of(session: Session, week: Week) -> dict[str, Decimal]:
+    rows = session.exec(select(WeeklyFigure).where(WeeklyFigure.week_monday == week.monday))
+    return {row.name: row.value for row in rows}

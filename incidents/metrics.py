@@ -1,0 +1,312 @@
+"""The follow-up and stability metrics of DESIGN.md, each computed in SQL over a whole window.
+
+Rates carry their numerator and denominator; durations their count, mean, median and P90
+(one long incident swamps a mean). Percentiles are nearest-rank, read with ORDER BY … OFFSET,
+which both SQLite and PostgreSQL answer from an index-free sort of just the window's rows.
+"""
+
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, and_, case, func, or_
+from sqlmodel import Session, col, select
+
+from incidents.alerts.models import Alert
+from incidents.models import (
+    CLOSED_ACTION_STATUSES,
+    ActionItem,
+    Detection,
+    Incident,
+    Postmortem,
+    PostmortemStatus,
+)
+from incidents.service import in_week
+from incidents.settings import Settings
+from incidents.sqltime import local_date, seconds_between
+from incidents.weeks import Week
+
+MONITORING_DETECTIONS = (Detection.monitoring, Detection.alert)
+ALL_SYSTEMS = "*"
+
+
+@dataclass(frozen=True)
+class Rate:
+    numerator: int
+    denominator: int
+
+    @property
+    def value(self) -> float | None:
+        return self.numerator / self.denominator if self.denominator else None
+
+
+@dataclass(frozen=True)
+class Durations:
+    """Seconds; None where there is nothing to measure."""
+
+    count: int
+    mean: float | None
+    median: float | None
+    p90: float | None
+
+
+@dataclass(frozen=True)
+class Availability:
+    system: str  # ALL_SYSTEMS for the payment system as a whole
+    impact_minutes: float
+    period_minutes: float
+
+    @property
+    def value(self) -> float:
+        return max(0.0, 1 - self.impact_minutes / self.period_minutes)
+
+
+@dataclass(frozen=True)
+class Window:
+    """[start, end) in UTC, and which incidents count in it."""
+
+    start: datetime
+    end: datetime
+    week: Week | None = None  # a report week: membership follows report_week, as the report does
+
+    @classmethod
+    def of_week(cls, week: Week, tz: ZoneInfo) -> "Window":
+        start, end = week.window(tz)
+        return cls(start, end, week)
+
+    @classmethod
+    def year_to_date(cls, week: Week, tz: ZoneInfo) -> "Window":
+        """From 1 January of the report date's year to the end of the week."""
+        new_year = datetime(week.report_date.year, 1, 1, tzinfo=tz).astimezone(UTC)
+        return cls(new_year, week.window(tz)[1])
+
+    def previous(self, tz: ZoneInfo) -> "Window":
+        if self.week is not None:
+            return Window.of_week(self.week.shifted(-1), tz)
+        return Window(self.start - (self.end - self.start), self.start)
+
+    def incidents(self) -> ColumnElement[bool]:
+        if self.week is not None:
+            return in_week(self.week)
+        return and_(col(Incident.detected_at) >= self.start, col(Incident.detected_at) < self.end)
+
+
+@dataclass
+class Metrics:
+    start: datetime
+    end: datetime
+    follow_up_rate: Rate
+    closed_loop_rate: Rate
+    validity_rate: Rate
+    monitoring_detection_rate: Rate
+    action_items_on_time_rate: Rate
+    postmortem_completion_rate: Rate
+    mttd: Durations
+    mtta: Durations
+    mttr: Durations
+    incidents: int
+    incidents_by_grade: dict[str, int]
+    availability: list[Availability] = field(default_factory=list)
+
+    RATES = (
+        "follow_up_rate",
+        "closed_loop_rate",
+        "validity_rate",
+        "monitoring_detection_rate",
+        "action_items_on_time_rate",
+        "postmortem_completion_rate",
+    )
+    DURATIONS = ("mttd", "mtta", "mttr")
+
+
+def _count_if(condition: ColumnElement[bool]) -> Any:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _rate(session: Session, numerator: Any, denominator: Any, model: Any, *where: Any) -> Rate:
+    row = session.exec(select(numerator, denominator).select_from(model).where(*where)).one()
+    return Rate(int(row[0] or 0), int(row[1] or 0))
+
+
+def _durations(session: Session, seconds: Any, model: Any, *where: Any) -> Durations:
+    present = (*where, seconds.is_not(None))
+    count, mean = session.exec(
+        select(func.count(), func.avg(seconds)).select_from(model).where(*present)
+    ).one()
+    if not count:
+        return Durations(0, None, None, None)
+
+    def nearest_rank(share: float) -> float:
+        offset = max(0, math.ceil(share * count) - 1)
+        query = select(seconds).select_from(model).where(*present).order_by(seconds)
+        return float(session.exec(query.offset(offset).limit(1)).one())
+
+    return Durations(count, float(mean), nearest_rank(0.5), nearest_rank(0.9))
+
+
+def _impact_minutes() -> Any:
+    recovered_minutes = seconds_between(col(Incident.recovered_at), col(Incident.occurred_at)) / 60
+    return func.coalesce(col(Incident.impact_minutes), recovered_minutes, 0)
+
+
+def availability(
+    session: Session, incident_scope: ColumnElement[bool], period_minutes: float
+) -> list[Availability]:
+    """Per system and for all systems together: 1 − impact minutes / period minutes."""
+    impact = func.sum(_impact_minutes())
+    scope = (incident_scope, col(Incident.business_impact).is_(True))
+    per_system = session.exec(
+        select(col(Incident.system), impact)
+        .where(*scope)
+        .group_by(col(Incident.system))
+        .order_by(col(Incident.system))
+    ).all()
+    total = sum(float(minutes or 0) for _, minutes in per_system)
+    return [Availability(ALL_SYSTEMS, total, period_minutes)] + [
+        Availability(system or "-", float(minutes or 0), period_minutes)
+        for system, minutes in per_system
+    ]
+
+
+def compute(session: Session, window: Window, settings: Settings) -> Metrics:
+    alert_scope = (col(Alert.received_at) >= window.start, col(Alert.received_at) < window.end)
+    to_follow_up = seconds_between(col(Alert.first_follow_up_at), col(Alert.received_at))
+    followed_in_time = and_(
+        col(Alert.first_follow_up_at).is_not(None),
+        to_follow_up <= settings.follow_up_minutes * 60,
+    )
+    concluded = or_(col(Alert.valid).is_not(None), col(Alert.incident_id).is_not(None))
+    incident_scope = window.incidents()
+    offset = window.start.astimezone(settings.tz).utcoffset() or timedelta()
+    first_day = window.start.astimezone(settings.tz).date()
+    last_day = (window.end.astimezone(settings.tz) - timedelta(microseconds=1)).date()
+
+    grades = dict(
+        session.exec(
+            select(col(Incident.grade), func.count())
+            .where(incident_scope)
+            .group_by(col(Incident.grade))
+        ).all()
+    )
+    return Metrics(
+        start=window.start,
+        end=window.end,
+        follow_up_rate=_rate(
+            session, _count_if(followed_in_time), func.count(), Alert, *alert_scope
+        ),
+        closed_loop_rate=_rate(session, _count_if(concluded), func.count(), Alert, *alert_scope),
+        validity_rate=_rate(
+            session,
+            _count_if(col(Alert.valid).is_(True)),
+            _count_if(col(Alert.valid).is_not(None)),
+            Alert,
+            *alert_scope,
+        ),
+        monitoring_detection_rate=_rate(
+            session,
+            _count_if(col(Incident.detection).in_(MONITORING_DETECTIONS)),
+            func.count(),
+            Incident,
+            incident_scope,
+        ),
+        action_items_on_time_rate=_action_items_on_time(session, first_day, last_day, offset),
+        postmortem_completion_rate=_postmortems_done(session, incident_scope),
+        mttd=_durations(
+            session,
+            seconds_between(col(Incident.detected_at), col(Incident.occurred_at)),
+            Incident,
+            incident_scope,
+        ),
+        mtta=_durations(session, to_follow_up, Alert, *alert_scope),
+        mttr=_durations(
+            session,
+            seconds_between(col(Incident.recovered_at), col(Incident.detected_at)),
+            Incident,
+            incident_scope,
+        ),
+        incidents=sum(grades.values()),
+        incidents_by_grade={grade: grades.get(grade, 0) for grade in ("A", "B", "C", "D")}
+        | {"ungraded": grades.get(None, 0)},
+        availability=availability(
+            session, incident_scope, (window.end - window.start).total_seconds() / 60
+        ),
+    )
+
+
+def _action_items_on_time(
+    session: Session, first_day: date, last_day: date, offset: timedelta
+) -> Rate:
+    closed_on = local_date(col(ActionItem.closed_at), int(offset.total_seconds()))
+    on_time = and_(
+        col(ActionItem.status).in_(CLOSED_ACTION_STATUSES),
+        closed_on <= col(ActionItem.due_date),
+    )
+    return _rate(
+        session,
+        _count_if(on_time),
+        func.count(),
+        ActionItem,
+        col(ActionItem.due_date) >= first_day,
+        col(ActionItem.due_date) <= last_day,
+    )
+
+
+def _postmortems_done(session: Session, incident_scope: ColumnElement[bool]) -> Rate:
+    published = col(Postmortem.status) == PostmortemStatus.published
+    row = session.exec(
+        select(_count_if(published), func.count())
+        .select_from(Incident)
+        .outerjoin(Postmortem, col(Postmortem.incident_id) == col(Incident.id))
+        .where(incident_scope, col(Incident.grade).is_not(None))
+    ).one()
+    return Rate(int(row[0]), int(row[1]))
+
+
+def rate_dict(rate: Rate, previous: Rate | None) -> dict[str, Any]:
+    shown: dict[str, Any] = {
+        "numerator": rate.numerator,
+        "denominator": rate.denominator,
+        "value": rate.value,
+    }
+    if previous is not None:
+        shown["previous"] = rate_dict(previous, None)
+    return shown
+
+
+def durations_dict(durations: Durations) -> dict[str, Any]:
+    return {
+        "count": durations.count,
+        "mean_seconds": durations.mean,
+        "median_seconds": durations.median,
+        "p90_seconds": durations.p90,
+    }
+
+
+def availability_dict(rows: list[Availability]) -> list[dict[str, Any]]:
+    return [
+        {
+            "system": row.system,
+            "impact_minutes": row.impact_minutes,
+            "period_minutes": row.period_minutes,
+            "value": row.value,
+        }
+        for row in rows
+    ]
+
+
+def as_dict(metrics: Metrics, previous: Metrics | None = None) -> dict[str, Any]:
+    """Every figure with its parts, and each rate beside the previous window's."""
+    return {
+        "from": metrics.start.isoformat(),
+        "to": metrics.end.isoformat(),
+        "rates": {
+            name: rate_dict(getattr(metrics, name), getattr(previous, name) if previous else None)
+            for name in Metrics.RATES
+        },
+        "durations": {name: durations_dict(getattr(metrics, name)) for name in Metrics.DURATIONS},
+        "incidents": metrics.incidents,
+        "incidents_by_grade": metrics.incidents_by_grade,
+        "availability": availability_dict(metrics.availability),
+    }
