@@ -7,6 +7,7 @@ from api.routes import (
     action_items,
     alerts,
     health,
+    imports,
     incidents,
     reports,
     sources,
@@ -32,6 +33,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(health.router)
-    for module in (incidents, action_items, alerts, sources, webhooks, reports, tokens):
+    for module in (
+        incidents,
+        action_items,
+        alerts,
+        sources,
+        webhooks,
+        reports,
+        imports,
+        tokens,
+    ):
         app.include_router(module.router, prefix="/api/v1")
     return app

@@ -17,6 +17,8 @@ app.add_typer(incidents.app, name="incident")
 app.add_typer(sources.app, name="source")
 app.add_typer(reports.report_app, name="report")
 app.add_typer(reports.figures_app, name="figures")
+app.command("import")(reports.import_report)
+app.command("demo")(reports.demo)
 
 
 @app.command()

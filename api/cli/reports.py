@@ -6,9 +6,12 @@ from typing import Annotated, Literal
 
 import typer
 
-from api.cli.context import open_session
+from api.cli.context import cli_actor, open_session
 from incidents import figures, report
+from incidents.demo import load_demo
 from incidents.errors import Invalid
+from incidents.grading import load_policy
+from incidents.importer import import_weekly
 from incidents.settings import get_settings
 from incidents.weeks import Week, parse_week
 
@@ -68,3 +71,46 @@ def set_figures(
             raise typer.BadParameter(exc.message, param_hint=flag) from exc
     for name, value in stored.items():
         typer.echo(f"{name}\t{value.normalize():f}")
+
+
+def import_report(
+    file: Annotated[typer.FileText, typer.Argument(help="a weekly report, UTF-8 text")],
+) -> None:
+    """Import the stability events a weekly report lists (once; again creates nothing)."""
+    with open_session() as session:
+        try:
+            result = import_weekly(
+                session,
+                file.read(),
+                actor=cli_actor(),
+                policy=load_policy(get_settings().grading_policy),
+                settings=get_settings(),
+            )
+        except Invalid as exc:
+            typer.echo(f"error: {exc.field}: {exc.message}", err=True)
+            raise typer.Exit(code=2) from exc
+    for incident in result.created:
+        review = "  (business impact to be confirmed)" if incident.needs_review else ""
+        typer.echo(f"created {incident.id}\t{incident.grade or '-'}\t{incident.title}{review}")
+    typer.echo(f"{result.week.label}: {len(result.created)} created, {result.existing} existing")
+
+
+def demo(
+    weeks: Annotated[int, typer.Option(min=1, max=104, help="weeks of history")] = 12,
+) -> None:
+    """Load a realistic sample: the seed's week 37 plus weeks of alerts and incidents."""
+    with open_session() as session:
+        try:
+            summary = load_demo(
+                session,
+                settings=get_settings(),
+                policy=load_policy(get_settings().grading_policy),
+                weeks=weeks,
+            )
+        except Invalid as exc:
+            typer.echo(f"error: {exc.message}", err=True)
+            raise typer.Exit(code=2) from exc
+    typer.echo(
+        f"loaded {summary.weeks} weeks: {summary.incidents} incidents, {summary.alerts} alerts; "
+        "try `stabilog report weekly 2023-09-09`"
+    )
