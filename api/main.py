@@ -1,5 +1,8 @@
 """The FastAPI application: JSON API under /api/v1, health, and (later) the web pages."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from api.errors import BodySizeLimit, install_error_handlers
@@ -9,6 +12,7 @@ from api.routes import (
     health,
     imports,
     incidents,
+    notifications,
     reports,
     sources,
     tokens,
@@ -16,15 +20,28 @@ from api.routes import (
 )
 from incidents.db import engine_for
 from incidents.grading import load_policy
+from incidents.jobs import build_scheduler
 from incidents.settings import Settings, get_settings
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, run_scheduler: bool = False) -> FastAPI:
+    """The application; with `run_scheduler` the scheduled jobs run in this process too."""
     settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        scheduler = build_scheduler(app.state.engine, settings) if run_scheduler else None
+        if scheduler is not None:
+            scheduler.start()
+        yield
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+
     app = FastAPI(
         title="Stabilog",
         version="0.1.0",
         description="Stability incident log and postmortems for payment systems.",
+        lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.engine = engine_for(settings.database_url)
@@ -41,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         webhooks,
         reports,
         imports,
+        notifications,
         tokens,
     ):
         app.include_router(module.router, prefix="/api/v1")

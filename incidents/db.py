@@ -5,8 +5,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import DateTime, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, create_engine
@@ -79,6 +81,11 @@ def one_writer_at_a_time(engine: Engine) -> Iterator[None]:
     lock = _sqlite_writers.setdefault(id(engine), threading.Lock())
     with lock:
         yield
+
+
+def dialect_insert(dialect_name: str) -> Any:
+    """The INSERT construct with ON CONFLICT for the dialect (both spell it the same way)."""
+    return (postgresql if dialect_name == "postgresql" else sqlite).insert
 
 
 @lru_cache

@@ -5,6 +5,7 @@ as "M/D HH:MM what happened" with a 处置 line, oldest first. Markdown is what 
 the 周报; JSON carries the same figures with their parts; HTML is the Markdown's content for a page.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -214,20 +215,28 @@ class Block:
     notes: tuple[str | None, ...] = ()  # for "ol": the 处置 line under each item
 
 
-def _event_item(incident: Incident, report: WeeklyReport) -> tuple[str, str | None]:
+def _as_is(text: str) -> str:
+    return text
+
+
+def _event_item(
+    incident: Incident, report: WeeklyReport, user_text: Callable[[str], str]
+) -> tuple[str, str | None]:
     labels = LABELS[report.lang]
     local = to_local(incident.detected_at, report.tz)
-    what = " ".join((incident.description or incident.title).split())
+    what = user_text(" ".join((incident.description or incident.title).split()))
     review = labels["review"] if incident.needs_review else ""
     remediation = (
-        f"{labels['remediation']}{' '.join(incident.remediation.split())}"
+        f"{labels['remediation']}{user_text(' '.join(incident.remediation.split()))}"
         if incident.remediation
         else None
     )
     return f"{local.month}/{local.day} {local:%H:%M} {what}{review}", remediation
 
 
-def blocks(report: WeeklyReport) -> list[Block]:
+def blocks(report: WeeklyReport, user_text: Callable[[str], str] = _as_is) -> list[Block]:
+    """The section's pieces; `user_text` treats every piece people typed (chat robots need it
+    neutralised so an incident's text cannot mention @all or inject a link)."""
     labels = LABELS[report.lang]
     metrics, previous = report.metrics, report.previous
     grades = metrics.incidents_by_grade
@@ -247,7 +256,9 @@ def blocks(report: WeeklyReport) -> list[Block]:
         availability_lines.append(labels["ungraded"].format(count=grades["ungraded"]))
     availability_lines += [
         labels["week_availability"].format(
-            system=row.system, value=_percent(row.value, 3), minutes=f"{row.impact_minutes:.0f}"
+            system=user_text(row.system),
+            value=_percent(row.value, 3),
+            minutes=f"{row.impact_minutes:.0f}",
         )
         for row in metrics.availability
         if row.system != ALL_SYSTEMS and row.impact_minutes > 0
@@ -265,16 +276,16 @@ def blocks(report: WeeklyReport) -> list[Block]:
     ]
     if not report.events:
         return [*result, Block("p", labels["no_events"])]
-    events = [_event_item(incident, report) for incident in report.events]
+    events = [_event_item(incident, report, user_text) for incident in report.events]
     return [
         *result,
         Block("ol", items=tuple(text for text, _ in events), notes=tuple(n for _, n in events)),
     ]
 
 
-def to_markdown(report: WeeklyReport) -> str:
+def to_markdown(report: WeeklyReport, user_text: Callable[[str], str] = _as_is) -> str:
     lines: list[str] = []
-    for block in blocks(report):
+    for block in blocks(report, user_text):
         if block.kind == "h1":
             lines += [f"# {block.text}", ""]
         elif block.kind == "h2":

@@ -8,6 +8,7 @@ from sqlalchemy import ColumnElement, func, or_
 from sqlmodel import Session, col, select
 
 from incidents import audit
+from incidents.announcements import announce_grade
 from incidents.db import utcnow
 from incidents.errors import Forbidden, Invalid, NotFound
 from incidents.grading import GradingPolicy, ImpactFacts
@@ -103,7 +104,8 @@ def _apply_policy(
         return
     result = policy.evaluate(impact_facts(incident))
     new_grade = Grade(result.grade) if result.grade else None
-    if new_grade != incident.grade and incident.id is not None:
+    old_grade = incident.grade
+    if new_grade != old_grade and incident.id is not None:
         audit.record(
             session,
             incident_id=incident.id,
@@ -116,6 +118,8 @@ def _apply_policy(
         )
     incident.grade = new_grade
     incident.grade_reason = result.reason_text
+    if new_grade != old_grade and incident.id is not None:
+        announce_grade(session, incident)
 
 
 def add_incident(
@@ -215,6 +219,8 @@ def override_grade(
         incident.grade = grade
         incident.grade_reason = f"override: {reason}"
         new_reason = incident.grade_reason
+    if grade is not None and grade != old_grade:
+        announce_grade(session, incident)
     audit.record(
         session,
         incident_id=incident_id,

@@ -33,6 +33,12 @@ class Settings(BaseSettings):
     auto_promote_severities: str = ""
     # Auto-promoted alerts for the same system within this many minutes share one open incident.
     auto_promote_window_minutes: int = Field(default=30, ge=1, le=1440)
+    # The weekly section is sent on the report day at this hour (STABILOG_TIMEZONE).
+    report_hour: int = Field(default=18, ge=0, le=23)
+    # `stabilog serve` runs the scheduled jobs in-process unless this is false (then run
+    # `stabilog scheduler` somewhere; several may run, each job slot still runs once).
+    scheduler: bool = True
+    outbox_interval_seconds: int = Field(default=15, ge=1, le=3600)
     host: str = "127.0.0.1"
     port: int = 8000
 

@@ -1,9 +1,14 @@
 """The `stabilog` command: the same domain functions as the API, from a shell."""
 
+import signal
+import threading
+
 import typer
 
-from api.cli import grading, incidents, reports, sources, tokens
+from api.cli import grading, incidents, notifications, reports, sources, tokens
 from api.cli.context import migrate_embedded_database
+from incidents.db import engine_for
+from incidents.jobs import build_scheduler
 from incidents.schema import upgrade_to_head
 from incidents.settings import get_settings
 
@@ -19,6 +24,8 @@ app.add_typer(reports.report_app, name="report")
 app.add_typer(reports.figures_app, name="figures")
 app.command("import")(reports.import_report)
 app.command("demo")(reports.demo)
+app.add_typer(notifications.channel_app, name="channel")
+app.add_typer(notifications.notifications_app, name="notifications")
 
 
 @app.command()
@@ -40,4 +47,20 @@ def serve(
 
     settings = get_settings()
     migrate_embedded_database()
-    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)
+    service = create_app(settings, run_scheduler=settings.scheduler)
+    uvicorn.run(service, host=host or settings.host, port=port or settings.port)
+
+
+@app.command()
+def scheduler() -> None:
+    """Run only the scheduled jobs (weekly section, reminders, digest, outbox), until stopped."""
+    migrate_embedded_database()
+    settings = get_settings()
+    jobs = build_scheduler(engine_for(settings.database_url), settings)
+    jobs.start()
+    typer.echo("scheduler running; Ctrl-C to stop")
+    stop = threading.Event()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signal_number, lambda *_: stop.set())
+    stop.wait()
+    jobs.shutdown()

@@ -12,8 +12,11 @@ from incidents.demo import load_demo
 from incidents.errors import Invalid
 from incidents.grading import load_policy
 from incidents.importer import import_weekly
+from incidents.jobs import queue_weekly_report
 from incidents.settings import get_settings
 from incidents.weeks import Week, parse_week
+from notifiers.delivery import shared_client
+from notifiers.outbox import deliver_due
 
 report_app = typer.Typer(help="The weekly stability section.", no_args_is_help=True)
 figures_app = typer.Typer(help="Weekly figures: 支付成功率, 健康分, 排名.", no_args_is_help=True)
@@ -32,11 +35,22 @@ def weekly(
     week: Annotated[str, typer.Argument(help="a date inside the week, or 2023-W37")],
     lang: Annotated[Literal["zh", "en"] | None, typer.Option()] = None,
     format: Annotated[Literal["markdown", "json", "html"], typer.Option()] = "markdown",
+    send: Annotated[
+        bool, typer.Option("--send", help="also send it now to the channels subscribed to it")
+    ] = False,
 ) -> None:
     """Print the week's 【系统运行数据】 and 生产稳定性事件."""
     settings = get_settings()
     chosen = chosen_week(week)
     with open_session() as session:
+        if send:
+            queued = queue_weekly_report(session, chosen, settings)
+            result = deliver_due(session, client=shared_client())
+            typer.echo(
+                f"queued for {queued} channel(s); sent {result.sent}, retrying {result.retrying},"
+                f" failed {result.failed}",
+                err=True,
+            )
         built = report.build(session, chosen, settings, lang or settings.report_lang)
         if format == "json":
             typer.echo(json.dumps(report.to_json(built), ensure_ascii=False, indent=2))

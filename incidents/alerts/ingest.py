@@ -13,7 +13,6 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, Table, and_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from incidents.alerts import parse_delivery_full
@@ -21,7 +20,7 @@ from incidents.alerts.event import AlertEvent, Delivery
 from incidents.alerts.follow_up import auto_promote
 from incidents.alerts.models import Alert, AlertStatus
 from incidents.alerts.sources import source_for_webhook
-from incidents.db import one_writer_at_a_time, utcnow
+from incidents.db import dialect_insert, one_writer_at_a_time, utcnow
 from incidents.grading import GradingPolicy
 from incidents.settings import Settings
 
@@ -52,8 +51,7 @@ def _upsert_statement(dialect: str, *, only_while_firing: bool) -> Any:
     still returning each stored row's id and repeat count.
     """
     table: Table = Alert.__table__  # type: ignore[attr-defined]
-    insert = (postgresql if dialect == "postgresql" else sqlite).insert
-    statement = insert(table)
+    statement = dialect_insert(dialect)(table)
     return statement.on_conflict_do_update(
         index_elements=["source_id", "fingerprint", "starts_at"],
         set_={

@@ -102,6 +102,8 @@ class Alert(SQLModel, table=True):
     linked_by: str | None = Field(default=None, max_length=SHORT)
     # The earliest of ack, verdict and link, kept so follow-up rates are one SQL aggregate.
     first_follow_up_at: datetime | None = moment_column()
+    # When the team was reminded that nobody followed this alert up; reminded once.
+    reminded_at: datetime | None = moment_column()
     raw: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
 
 

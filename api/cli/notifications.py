@@ -1,0 +1,101 @@
+"""`stabilog channel` and `stabilog notifications`: where messages go, and what became of them."""
+
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+
+from api.cli.context import open_session
+from incidents.errors import Invalid
+from incidents.settings import get_settings
+from incidents.timeparse import to_local
+from notifiers import outbox, subscriptions
+from notifiers.models import ChannelCreate, ChannelKind, NotificationStatus
+
+channel_app = typer.Typer(
+    help="Chat robots, e-mail and webhooks that get messages.", no_args_is_help=True
+)
+notifications_app = typer.Typer(
+    help="The outbox: sent, waiting and failed messages.", invoke_without_command=True
+)
+
+
+@channel_app.command("add")
+def add(
+    kind: Annotated[ChannelKind, typer.Option()],
+    name: Annotated[str, typer.Option()],
+    url: Annotated[str, typer.Option(help="the robot's webhook URL, or smtp://… for e-mail")],
+    events: Annotated[
+        str,
+        typer.Option(
+            help="comma-separated: weekly_report, incident, alert_unfollowed, action_overdue"
+        ),
+    ],
+    secret: Annotated[
+        str | None, typer.Option(help="signing secret (DingTalk 加签, Feishu …)")
+    ] = None,
+) -> None:
+    """Add a channel; a malformed URL or an unknown event is refused."""
+    try:
+        data = ChannelCreate(
+            kind=kind,
+            name=name,
+            url=url,
+            secret=secret,
+            events=[e.strip() for e in events.split(",")],
+        )
+        with open_session() as session:
+            channel = subscriptions.add_channel(session, data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        raise typer.BadParameter(error["msg"], param_hint=f"--{error['loc'][0]}") from exc
+    except Invalid as exc:
+        raise typer.BadParameter(exc.message, param_hint=f"--{exc.field}") from exc
+    typer.echo(f"channel {channel.id} {channel.kind} {channel.name}: {', '.join(channel.events)}")
+
+
+@channel_app.command("list")
+def list_() -> None:
+    with open_session() as session:
+        for channel in subscriptions.list_channels(session):
+            shown = subscriptions.public(channel)
+            state = "enabled" if channel.enabled else "disabled"
+            typer.echo(
+                f"{shown.id}\t{shown.kind}\t{shown.name}\t{state}\t{','.join(shown.events)}\t{shown.url}"
+            )
+
+
+@channel_app.command("remove")
+def remove(channel_id: int) -> None:
+    with open_session() as session:
+        subscriptions.remove_channel(session, channel_id)
+    typer.echo(f"removed channel {channel_id}")
+
+
+@notifications_app.callback()
+def notifications(
+    context: typer.Context,
+    status: Annotated[NotificationStatus | None, typer.Option()] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
+) -> None:
+    """List the outbox, newest first (e.g. --status failed)."""
+    if context.invoked_subcommand is not None:
+        return
+    tz = get_settings().tz
+    with open_session() as session:
+        items, total = outbox.list_notifications(session, status, limit=limit, offset=0)
+    for item in items:
+        when = f"{to_local(item.created_at, tz):%Y-%m-%d %H:%M}"
+        error = f"\t{item.last_error}" if item.last_error else ""
+        typer.echo(
+            f"{item.id}\t{when}\t{item.status}\t{item.attempts}\t{item.event}\t{item.title}{error}"
+        )
+    typer.echo(f"{len(items)} of {total}", err=True)
+
+
+@notifications_app.command("retry")
+def retry(notification_id: int) -> None:
+    """Queue a failed message again."""
+    with open_session() as session:
+        item = outbox.retry(session, notification_id)
+    typer.echo(f"notification {item.id}: {item.status}")

@@ -1,0 +1,58 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from api.deps import AdminDep, OncallDep, PageDep, SessionDep, ViewerDep
+from api.pagination import ListPage
+from notifiers import outbox, subscriptions
+from notifiers.models import (
+    ChannelCreate,
+    ChannelPublic,
+    ChannelUpdate,
+    NotificationPublic,
+    NotificationStatus,
+)
+
+router = APIRouter(tags=["notifications"])
+
+
+@router.post("/channels", status_code=status.HTTP_201_CREATED)
+def add_channel(data: ChannelCreate, session: SessionDep, actor: AdminDep) -> ChannelPublic:
+    return subscriptions.public(subscriptions.add_channel(session, data))
+
+
+@router.get("/channels")
+def list_channels(session: SessionDep, actor: AdminDep) -> list[ChannelPublic]:
+    return [subscriptions.public(channel) for channel in subscriptions.list_channels(session)]
+
+
+@router.patch("/channels/{channel_id}")
+def edit_channel(
+    channel_id: int, data: ChannelUpdate, session: SessionDep, actor: AdminDep
+) -> ChannelPublic:
+    changes = data.model_dump(exclude_unset=True)
+    return subscriptions.public(subscriptions.update_channel(session, channel_id, changes))
+
+
+@router.delete("/channels/{channel_id}", status_code=status.HTTP_204_NO_CONTENT)
+def remove_channel(channel_id: int, session: SessionDep, actor: AdminDep) -> None:
+    subscriptions.remove_channel(session, channel_id)
+
+
+@router.get("/notifications")
+def list_notifications(
+    page: PageDep,
+    session: SessionDep,
+    actor: ViewerDep,
+    status: Annotated[NotificationStatus | None, Query()] = None,
+) -> ListPage[NotificationPublic]:
+    """The outbox: what was sent, what is waiting, and what failed for good (with why)."""
+    items, total = outbox.list_notifications(session, status, limit=page.limit, offset=page.offset)
+    return ListPage(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.post("/notifications/{notification_id}/retry")
+def retry_notification(
+    notification_id: int, session: SessionDep, actor: OncallDep
+) -> NotificationPublic:
+    return outbox.retry(session, notification_id)
