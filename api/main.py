@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.errors import BodySizeLimit, install_error_handlers
+from api.ratelimit import RateLimiter
 from api.routes import (
     action_items,
     alerts,
@@ -18,6 +19,7 @@ from api.routes import (
     tokens,
     webhooks,
 )
+from api.telemetry import install_telemetry
 from incidents.db import engine_for
 from incidents.grading import load_policy
 from incidents.jobs import build_scheduler
@@ -48,6 +50,10 @@ def create_app(settings: Settings | None = None, *, run_scheduler: bool = False)
     # A malformed policy stops start-up here, with the line and the problem, not at first use.
     app.state.grading_policy = load_policy(settings.grading_policy)
     install_error_handlers(app)
+    install_telemetry(app)
+    app.state.webhook_limiter = RateLimiter(
+        settings.webhook_rate_per_minute, burst=max(10, settings.webhook_rate_per_minute // 6)
+    )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(health.router)
     for module in (

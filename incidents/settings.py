@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     auto_promote_severities: str = ""
     # Auto-promoted alerts for the same system within this many minutes share one open incident.
     auto_promote_window_minutes: int = Field(default=30, ge=1, le=1440)
+    # Webhook deliveries accepted per source and minute (bursts of a sixth of it), per instance;
+    # beyond it a sender gets 429 with Retry-After and retries, as Alertmanager and Grafana do.
+    webhook_rate_per_minute: int = Field(default=1200, ge=1)
     # The weekly section is sent on the report day at this hour (STABILOG_TIMEZONE).
     report_hour: int = Field(default=18, ge=0, le=23)
     # `stabilog serve` runs the scheduled jobs in-process unless this is false (then run

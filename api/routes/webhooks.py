@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from incidents.alerts import Delivery, SignatureError, jiankongbao_reply
 from incidents.alerts.ingest import receive_delivery
 from incidents.alerts.models import SourceKind
+from incidents.errors import Invalid
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
@@ -14,6 +15,15 @@ router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 @router.api_route("/{kind}/{source_key}", methods=["GET", "POST"], status_code=200)
 async def deliver(kind: SourceKind, source_key: str, request: Request) -> Response:
     """Stores every alert of the delivery, then answers 2xx; a repeated delivery changes nothing."""
+    state = request.app.state
+    wait = state.webhook_limiter.allow(source_key)
+    if wait is not None:
+        state.telemetry.deliveries.labels(kind, "rate_limited").inc()
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            detail="too many deliveries from this source; retry later",
+            headers={"Retry-After": str(max(1, round(wait)))},
+        )
     delivery = Delivery(
         method=request.method,
         content_type=request.headers.get("content-type", ""),
@@ -22,7 +32,6 @@ async def deliver(kind: SourceKind, source_key: str, request: Request) -> Respon
         headers={name.lower(): value for name, value in request.headers.items()},
         secret=None,
     )
-    state = request.app.state
     try:
         counts = await run_in_threadpool(
             receive_delivery,
@@ -34,9 +43,15 @@ async def deliver(kind: SourceKind, source_key: str, request: Request) -> Respon
             policy=state.grading_policy,
         )
     except SignatureError as exc:
+        state.telemetry.deliveries.labels(kind, "unauthenticated").inc()
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail=str(exc)) from exc
+    except Invalid:
+        state.telemetry.deliveries.labels(kind, "invalid").inc()
+        raise
     if counts is None:
+        state.telemetry.deliveries.labels(kind, "unknown_source").inc()
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="unknown or disabled webhook source")
+    state.telemetry.count_ingest(kind, counts)
     if kind == SourceKind.jiankongbao:
         return PlainTextResponse(jiankongbao_reply(f"ok: {counts['received']} stored"))
     return JSONResponse(counts)
