@@ -5,7 +5,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api.errors import BodySizeLimit, install_error_handlers
+from api import web
+from api.errors import BodySizeLimit, RefuseUnstorableText, install_error_handlers
 from api.ratelimit import RateLimiter
 from api.routes import (
     action_items,
@@ -54,8 +55,10 @@ def create_app(settings: Settings | None = None, *, run_scheduler: bool = False)
     app.state.webhook_limiter = RateLimiter(
         settings.webhook_rate_per_minute, burst=max(10, settings.webhook_rate_per_minute // 6)
     )
+    app.add_middleware(RefuseUnstorableText)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(health.router)
+    app.include_router(web.router)
     for module in (
         incidents,
         action_items,

@@ -1,0 +1,161 @@
+"""The alert inbox: newest first, each alert one click from ack, a verdict or an incident, with
+the follow-up clock of 报警5分钟跟进率 running beside it."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
+from sqlmodel import Session
+
+from api.deps import PolicyDep, SessionDep
+from api.web.auth import FormData, FormWriter, PageActor, safe_next
+from api.web.forms import RowId, field_errors
+from api.web.rendering import PageRoute, render, see_other
+from incidents.alerts import follow_up
+from incidents.alerts.models import Alert, AlertStatus, Verdict
+from incidents.alerts.sources import list_sources
+from incidents.db import utcnow
+from incidents.errors import Invalid
+from incidents.models import Role
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+PAGE_SIZE = 50
+Show = Literal["firing", "unfollowed", "all"]
+FILTERS: dict[str, follow_up.AlertFilter] = {
+    "firing": follow_up.AlertFilter(status=AlertStatus.firing),
+    "unfollowed": follow_up.AlertFilter(followed_up=False),
+    "all": follow_up.AlertFilter(),
+}
+
+
+@dataclass(frozen=True)
+class Clock:
+    """Where an alert stands against the follow-up window."""
+
+    deadline: datetime
+    seconds_left: int | None  # while not followed up: negative once the window has closed
+    took_seconds: int | None  # once followed up
+    in_time: bool | None
+
+
+def clock_of(alert: Alert, now: datetime, minutes: int) -> Clock:
+    window = timedelta(minutes=minutes)
+    deadline = alert.received_at + window
+    if alert.first_follow_up_at is not None:
+        took = alert.first_follow_up_at - alert.received_at
+        return Clock(deadline, None, int(took.total_seconds()), took <= window)
+    return Clock(deadline, int((deadline - now).total_seconds()), None, None)
+
+
+def _inbox(
+    request: Request,
+    session: Session,
+    show: Show,
+    page: int,
+    *,
+    errors: dict[int, str] | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    offset = (page - 1) * PAGE_SIZE
+    items, total = follow_up.list_alerts(session, FILTERS[show], limit=PAGE_SIZE, offset=offset)
+    now = utcnow()
+    minutes = request.app.state.settings.follow_up_minutes
+    sources = {source.id: source.name for source in list_sources(session)}
+
+    def page_url(number: int) -> str:
+        return "/alerts?" + urlencode({"show": show, "page": number})
+
+    return render(
+        request,
+        "alerts.html",
+        {
+            "rows": [(alert, clock_of(alert, now, minutes)) for alert in items],
+            "sources": sources,
+            "show": show,
+            "total": total,
+            "first": offset + 1 if items else 0,
+            "last": offset + len(items),
+            "prev_url": page_url(page - 1) if page > 1 else None,
+            "next_url": page_url(page + 1) if offset + len(items) < total else None,
+            "here": page_url(page),
+            "errors": errors or {},
+            "can_write": request.state.actor.role.rank >= Role.oncall.rank,
+        },
+        status=status,
+    )
+
+
+@router.get("/alerts", response_class=HTMLResponse)
+def inbox(
+    request: Request,
+    session: SessionDep,
+    actor: PageActor,
+    show: Show = "firing",
+    page: int = Query(1, ge=1, le=200_000),
+) -> HTMLResponse:
+    return _inbox(request, session, show, page)
+
+
+def _back(form: Any) -> str:
+    return safe_next(form.get("back")) if form.get("back", "").startswith("/alerts") else "/alerts"
+
+
+def _refused(
+    request: Request, session: Session, form: Any, alert_id: int, message: str
+) -> HTMLResponse:
+    """The inbox again, with the problem beside the alert it concerns."""
+    show = form.get("show", "firing")
+    return _inbox(
+        request,
+        session,
+        show if show in FILTERS else "firing",
+        1,
+        errors={alert_id: message},
+        status=422,
+    )
+
+
+@router.post("/alerts/{alert_id}/ack", response_class=HTMLResponse)
+def acknowledge(
+    alert_id: RowId, session: SessionDep, actor: FormWriter, form: FormData
+) -> Response:
+    follow_up.acknowledge(session, alert_id, actor=actor)
+    return see_other(f"{_back(form)}#alert-{alert_id}")
+
+
+@router.post("/alerts/{alert_id}/verdict", response_class=HTMLResponse)
+def judge(
+    request: Request, alert_id: RowId, session: SessionDep, actor: FormWriter, form: FormData
+) -> Response:
+    try:
+        verdict = Verdict.model_validate(
+            {"valid": form.get("valid", ""), "note": form.get("note", "").strip() or None}
+        )
+    except ValidationError as exc:
+        problems = field_errors(exc)
+        message = "; ".join(f"{field}: {text}" for field, text in problems.items())
+        return _refused(request, session, form, alert_id, message)
+    follow_up.judge(session, alert_id, verdict.valid, verdict.note, actor=actor)
+    return see_other(f"{_back(form)}#alert-{alert_id}")
+
+
+@router.post("/alerts/{alert_id}/promote", response_class=HTMLResponse)
+def promote(
+    request: Request,
+    alert_id: RowId,
+    session: SessionDep,
+    actor: FormWriter,
+    policy: PolicyDep,
+    form: FormData,
+) -> Response:
+    try:
+        incident = follow_up.promote(session, alert_id, actor=actor, policy=policy)
+    except Invalid as exc:
+        session.rollback()
+        return _refused(request, session, form, alert_id, exc.message)
+    return see_other(f"/incidents/{incident.id}")

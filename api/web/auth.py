@@ -1,0 +1,112 @@
+"""Who is using the pages: the API token in a cookie, resolved exactly as `api.deps` does.
+
+Signing in posts a token from `stabilog token create`; it is kept in an HttpOnly, SameSite=Strict
+cookie (Secure over https), so page scripts never see it and other sites never send it. Every
+form that changes data also carries a CSRF token: an HMAC of the cookie's token, which a page on
+another origin can neither read nor compute. Deriving it from the token, not from a key of this
+process, keeps it valid across restarts and across several instances behind one address.
+"""
+
+import hashlib
+import hmac
+from typing import Annotated
+from urllib.parse import parse_qsl, quote
+
+from fastapi import Depends, Request
+from starlette.datastructures import ImmutableMultiDict
+
+from api.deps import SessionDep
+from incidents.models import Role
+from incidents.service import Actor
+from incidents.tokens import authenticate
+
+TOKEN_COOKIE = "stabilog_token"
+CSRF_FIELD = "csrf"
+# A working week of shifts; the token itself lives until it is revoked.
+COOKIE_MAX_AGE = 7 * 24 * 3600
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+
+
+class SignInRequired(Exception):
+    """No valid token: the page answers with a redirect to the sign-in form."""
+
+    def __init__(self, next_url: str) -> None:
+        super().__init__(next_url)
+        self.next_url = next_url
+
+
+class PageForbidden(Exception):
+    """Signed in, but the role is too low or the form's CSRF token is wrong."""
+
+    def __init__(self, reason: str, role: Role | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason  # a key of the pages' words
+        self.role = role
+
+
+def csrf_token(token: str) -> str:
+    return hmac.new(token.encode(), b"stabilog-web-csrf", hashlib.sha256).hexdigest()
+
+
+def sign_in_url(next_url: str) -> str:
+    return "/login?next=" + quote(next_url, safe="/")
+
+
+def safe_next(next_url: str | None) -> str:
+    """Only a path on this site: an open redirect would make the sign-in form a phishing aid."""
+    if not next_url or not next_url.startswith("/") or next_url.startswith(("//", "/\\")):
+        return "/"
+    return next_url
+
+
+def page_actor(request: Request, session: SessionDep) -> Actor:
+    token = request.cookies.get(TOKEN_COOKIE)
+    row = authenticate(session, token) if token else None
+    if row is None:
+        here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise SignInRequired(here if request.method == "GET" else "/")
+    actor = Actor(name=row.name, role=Role(row.role))
+    # The templates show who is signed in and put the CSRF token into every form.
+    request.state.actor = actor
+    request.state.csrf = csrf_token(token)
+    return actor
+
+
+PageActor = Annotated[Actor, Depends(page_actor)]
+
+
+def require_page_role(role: Role):
+    def check(actor: PageActor) -> Actor:
+        if actor.role.rank < role.rank:
+            raise PageForbidden("forbidden_role", role)
+        return actor
+
+    return check
+
+
+OncallPage = Annotated[Actor, Depends(require_page_role(Role.oncall))]
+
+
+async def submitted_form(request: Request) -> ImmutableMultiDict:
+    """The urlencoded body of a page form (the body size is bounded by the app's middleware)."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != FORM_CONTENT_TYPE:
+        return ImmutableMultiDict()
+    body = (await request.body()).decode("utf-8", errors="replace")
+    return ImmutableMultiDict(parse_qsl(body, keep_blank_values=True))
+
+
+FormData = Annotated[ImmutableMultiDict, Depends(submitted_form)]
+
+
+def form_writer(request: Request, actor: PageActor, form: FormData) -> Actor:
+    """A signed-in on-call (or admin) posting a form this site rendered for them."""
+    expected = request.state.csrf
+    if not hmac.compare_digest(str(form.get(CSRF_FIELD, "")), expected):
+        raise PageForbidden("csrf_failed")
+    if actor.role.rank < Role.oncall.rank:
+        raise PageForbidden("forbidden_role", Role.oncall)
+    return actor
+
+
+FormWriter = Annotated[Actor, Depends(form_writer)]

@@ -1,0 +1,113 @@
+// Stabilog pages: the grade preview while filing, the copy button and the follow-up clocks.
+// Plain script, no build step; every server value is written with textContent, never as HTML.
+"use strict";
+
+(function () {
+  function gradePreview(form) {
+    var output = document.getElementById("grade-preview");
+    var fields = ["detected_at", "occurred_at", "recovered_at", "business_impact", "failed_orders",
+      "failed_transactions", "impact_minutes", "amount_cny", "core_system", "regulatory"];
+    var timer = null;
+    var asked = 0;
+
+    function show(result) {
+      var badge = output.querySelector("[data-role=grade]");
+      var reasons = output.querySelector("[data-role=reasons]");
+      output.querySelector(".preview-head").textContent =
+        result.grade ? output.dataset.labelGraded : output.dataset.labelNone;
+      badge.textContent = result.grade || "—";
+      badge.className = "grade grade-" + (result.grade || "none");
+      reasons.replaceChildren.apply(reasons, result.reasons.map(function (reason) {
+        var item = document.createElement("li");
+        item.textContent = reason;
+        return item;
+      }));
+      output.dataset.grade = result.grade || "";
+    }
+
+    function ask() {
+      var params = new URLSearchParams();
+      fields.forEach(function (name) {
+        var field = form.elements.namedItem(name);
+        if (!field) return;
+        if (field.type === "checkbox") {
+          if (field.checked) params.set(name, "on");
+        } else if (field.value) {
+          params.set(name, field.value);
+        }
+      });
+      var mine = ++asked;
+      fetch(form.dataset.gradePreview + "?" + params.toString(), {
+        credentials: "same-origin",
+        headers: { Accept: "application/json" },
+      }).then(function (response) {
+        return response.ok ? response.json() : null;
+      }).then(function (result) {
+        if (result && mine === asked) show(result); // an older answer must not win
+      }).catch(function () { /* offline for a moment: the grade is computed again on filing */ });
+    }
+
+    function soon(delay) {
+      clearTimeout(timer);
+      timer = setTimeout(ask, delay);
+    }
+    form.addEventListener("input", function () { soon(120); });
+    form.addEventListener("change", function () { soon(0); });
+  }
+
+  function copyButton(button) {
+    button.addEventListener("click", function () {
+      var text = document.getElementById(button.dataset.copyTarget).textContent;
+      var label = button.textContent;
+      function done() {
+        button.textContent = button.dataset.labelCopied;
+        setTimeout(function () { button.textContent = label; }, 2000);
+      }
+      function fallback() {
+        // Pages served over plain http on an intranet have no navigator.clipboard.
+        var area = document.createElement("textarea");
+        area.value = text;
+        document.body.appendChild(area);
+        area.select();
+        document.execCommand("copy");
+        area.remove();
+        done();
+      }
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(text).then(done, fallback);
+      } else {
+        fallback();
+      }
+    });
+  }
+
+  function clocks(elements) {
+    function pad(n) { return (n < 10 ? "0" : "") + n; }
+    function tick() {
+      var now = Date.now();
+      elements.forEach(function (clock) {
+        var left = Math.round((Date.parse(clock.dataset.deadline) - now) / 1000);
+        var seconds = Math.abs(left);
+        var figure = document.createElement("b");
+        figure.textContent = Math.floor(seconds / 60) + ":" + pad(seconds % 60);
+        clock.replaceChildren(
+          document.createTextNode((left >= 0 ? clock.dataset.labelLeft : clock.dataset.labelOver) + " "),
+          figure
+        );
+        clock.className = left >= 0 ? "due" : "bad";
+        var card = clock.closest(".alert");
+        if (card) card.classList.toggle("late", left < 0);
+      });
+    }
+    tick();
+    setInterval(tick, 1000);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var form = document.querySelector("form[data-grade-preview]");
+    if (form) gradePreview(form);
+    document.querySelectorAll("[data-copy-target]").forEach(copyButton);
+    var running = document.querySelectorAll("[data-deadline]");
+    if (running.length) clocks(running);
+  });
+})();
