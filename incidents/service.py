@@ -1,5 +1,6 @@
 """Filing, reading, editing and listing incidents; each write is one transaction with its audit."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -60,15 +61,20 @@ def get_incident(session: Session, incident_id: int) -> Incident:
     return incident
 
 
-def _settle_business_impact(incident: Incident, explicit: bool | None) -> None:
-    # An on-call who writes "545 failed orders" but forgets the flag still has an incident.
+def has_business_impact(
+    explicit: bool | None, quantities: Mapping[str, object], regulatory: bool
+) -> bool:
+    """An explicit answer wins; otherwise any failed order or transaction, amount, impact minute
+    or regulatory relevance means business was hit. An on-call who writes "545 failed orders"
+    but forgets the flag still has an incident."""
     if explicit is not None:
-        incident.business_impact = explicit
-    else:
-        incident.business_impact = (
-            any((getattr(incident, name) or 0) > 0 for name in QUANTIFIED_IMPACT_FIELDS)
-            or incident.regulatory
-        )
+        return explicit
+    return regulatory or any((quantities.get(name) or 0) > 0 for name in QUANTIFIED_IMPACT_FIELDS)
+
+
+def _settle_business_impact(incident: Incident, explicit: bool | None) -> None:
+    quantities = {name: getattr(incident, name) for name in QUANTIFIED_IMPACT_FIELDS}
+    incident.business_impact = has_business_impact(explicit, quantities, incident.regulatory)
 
 
 def _check_times(incident: Incident) -> None:
