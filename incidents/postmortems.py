@@ -1,7 +1,7 @@
 """Timeline, postmortem (复盘) and action items of an incident."""
 
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlmodel import Session, col, select
 
@@ -24,6 +24,7 @@ from incidents.settings import get_settings
 from incidents.timeparse import to_local
 
 POSTMORTEM_WORKING_DAYS = 5
+IncidentPart = TypeVar("IncidentPart", TimelineEntry, ActionItem)
 
 
 def add_timeline_entry(
@@ -42,14 +43,17 @@ def add_timeline_entry(
     return entry
 
 
-def timeline(session: Session, incident_id: int) -> list[TimelineEntry]:
-    get_incident(session, incident_id)
-    statement = (
-        select(TimelineEntry)
-        .where(TimelineEntry.incident_id == incident_id)
-        .order_by(col(TimelineEntry.at), col(TimelineEntry.id))
-    )
+def _of_incident(
+    session: Session, incident_id: int, model: type[IncidentPart], *order: Any
+) -> list[IncidentPart]:
+    get_incident(session, incident_id)  # an unknown incident is a 404, not an empty list
+    statement = select(model).where(model.incident_id == incident_id).order_by(*order)
     return list(session.exec(statement))
+
+
+def timeline(session: Session, incident_id: int) -> list[TimelineEntry]:
+    order = (col(TimelineEntry.at), col(TimelineEntry.id))
+    return _of_incident(session, incident_id, TimelineEntry, *order)
 
 
 def working_days_after(start: date, working_days: int) -> date:
@@ -158,10 +162,5 @@ def update_action_item(
 
 
 def action_items(session: Session, incident_id: int) -> list[ActionItem]:
-    get_incident(session, incident_id)
-    statement = (
-        select(ActionItem)
-        .where(ActionItem.incident_id == incident_id)
-        .order_by(col(ActionItem.due_date), col(ActionItem.id))
-    )
-    return list(session.exec(statement))
+    order = (col(ActionItem.due_date), col(ActionItem.id))
+    return _of_incident(session, incident_id, ActionItem, *order)

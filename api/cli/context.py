@@ -3,10 +3,15 @@
 import getpass
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import NoReturn
 
+import typer
+from pydantic import ValidationError
 from sqlmodel import Session
 
 from incidents.db import engine_for
+from incidents.errors import Invalid, NotFound
+from incidents.grading import GradingPolicy, load_policy
 from incidents.models import Role
 from incidents.schema import upgrade_to_head
 from incidents.service import Actor
@@ -19,6 +24,10 @@ def cli_actor() -> Actor:
     return Actor(name=f"cli:{getpass.getuser()}", role=Role.admin)
 
 
+def current_policy() -> GradingPolicy:
+    return load_policy(get_settings().grading_policy)
+
+
 def migrate_embedded_database() -> None:
     """The embedded SQLite default needs no setup step. PostgreSQL is migrated on purpose, once,
     with `stabilog migrate`, since several instances may share it."""
@@ -27,8 +36,33 @@ def migrate_embedded_database() -> None:
         upgrade_to_head(url)
 
 
+def flag(field: str) -> str:
+    return "--" + field.replace("_", "-")
+
+
+def fail(message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code=2)
+
+
+@contextmanager
+def reported() -> Iterator[None]:
+    """Bad input and domain refusals as one line naming the flag, exit status 2 (1: not found),
+    instead of a traceback."""
+    try:
+        yield
+    except ValidationError as exc:
+        fail("; ".join(f"{flag(str(error['loc'][0]))}: {error['msg']}" for error in exc.errors()))
+    except Invalid as exc:
+        fail(f"{flag(exc.field)}: {exc.message}")
+    except NotFound as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=1) from exc
+
+
 @contextmanager
 def open_session() -> Iterator[Session]:
-    migrate_embedded_database()
-    with Session(engine_for(get_settings().database_url), expire_on_commit=False) as session:
-        yield session
+    with reported():
+        migrate_embedded_database()
+        with Session(engine_for(get_settings().database_url), expire_on_commit=False) as session:
+            yield session

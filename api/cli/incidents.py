@@ -5,12 +5,9 @@ from decimal import Decimal
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 
-from api.cli.context import cli_actor, open_session
+from api.cli.context import cli_actor, current_policy, fail, flag, open_session, reported
 from incidents import service
-from incidents.errors import Invalid
-from incidents.grading import load_policy
 from incidents.models import Detection, Grade, IncidentCreate, IncidentStatus
 from incidents.settings import get_settings
 from incidents.timeparse import to_local
@@ -23,18 +20,6 @@ Text = Annotated[str | None, typer.Option()]
 
 def stdin_is_terminal() -> bool:
     return sys.stdin.isatty()
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code=2)
-
-
-def _validation_message(exc: ValidationError) -> str:
-    return "; ".join(
-        f"--{'-'.join(str(part) for part in error['loc']).replace('_', '-')}: {error['msg']}"
-        for error in exc.errors()
-    )
 
 
 @app.command("file")
@@ -73,19 +58,14 @@ def file_incident(
     for required, prompt in (("title", "Title"), ("detected_at", "Detected at (9/7 14:42)")):
         if required not in fields:
             if not interactive:
-                raise _fail(f"--{required.replace('_', '-')} is required")
+                fail(f"{flag(required)} is required")
             fields[required] = typer.prompt(prompt)
-    try:
+    with reported():
         data = IncidentCreate.model_validate(fields)
-    except ValidationError as exc:
-        raise _fail(_validation_message(exc)) from exc
     with open_session() as session:
-        try:
-            incident = service.create_incident(
-                session, data, actor=cli_actor(), policy=load_policy(get_settings().grading_policy)
-            )
-        except Invalid as exc:
-            raise _fail(f"--{exc.field.replace('_', '-')}: {exc.message}") from exc
+        incident = service.create_incident(
+            session, data, actor=cli_actor(), policy=current_policy()
+        )
     grade = incident.grade or "ungraded"
     typer.echo(f"filed incident {incident.id} ({grade}: {incident.grade_reason})")
 
@@ -103,10 +83,8 @@ def list_incidents(
     settings = get_settings()
     chosen_week = None
     if week is not None:
-        try:
+        with reported():
             chosen_week = parse_week(week, settings.week_numbering, settings.report_day)
-        except Invalid as exc:
-            raise _fail(f"--week: {exc.message}") from exc
     criteria = service.IncidentFilter(
         week=chosen_week,
         grade=grade,

@@ -3,10 +3,8 @@
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 
 from api.cli.context import open_session
-from incidents.errors import Invalid
 from incidents.settings import get_settings
 from incidents.timeparse import to_local
 from notifiers import outbox, subscriptions
@@ -36,21 +34,10 @@ def add(
     ] = None,
 ) -> None:
     """Add a channel; a malformed URL or an unknown event is refused."""
-    try:
-        data = ChannelCreate(
-            kind=kind,
-            name=name,
-            url=url,
-            secret=secret,
-            events=[e.strip() for e in events.split(",")],
-        )
-        with open_session() as session:
-            channel = subscriptions.add_channel(session, data)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        raise typer.BadParameter(error["msg"], param_hint=f"--{error['loc'][0]}") from exc
-    except Invalid as exc:
-        raise typer.BadParameter(exc.message, param_hint=f"--{exc.field}") from exc
+    with open_session() as session:
+        subscribed = [event.strip() for event in events.split(",")]
+        data = ChannelCreate(kind=kind, name=name, url=url, secret=secret, events=subscribed)
+        channel = subscriptions.add_channel(session, data)
     typer.echo(f"channel {channel.id} {channel.kind} {channel.name}: {', '.join(channel.events)}")
 
 

@@ -6,11 +6,9 @@ from typing import Annotated, Literal
 
 import typer
 
-from api.cli.context import cli_actor, open_session
+from api.cli.context import cli_actor, current_policy, open_session, reported
 from incidents import figures, report
 from incidents.demo import load_demo
-from incidents.errors import Invalid
-from incidents.grading import load_policy
 from incidents.importer import import_weekly
 from incidents.jobs import queue_weekly_report
 from incidents.settings import get_settings
@@ -24,10 +22,8 @@ figures_app = typer.Typer(help="Weekly figures: 支付成功率, 健康分, 排�
 
 def chosen_week(text: str) -> Week:
     settings = get_settings()
-    try:
+    with reported():
         return parse_week(text, settings.week_numbering, settings.report_day)
-    except Invalid as exc:
-        raise typer.BadParameter(exc.message, param_hint="WEEK") from exc
 
 
 @report_app.command("weekly")
@@ -78,11 +74,7 @@ def set_figures(
     }
     chosen = chosen_week(week)
     with open_session() as session:
-        try:
-            stored = figures.set_figures(session, chosen, values, actor_name="cli")
-        except Invalid as exc:
-            flag = f"--{exc.field.replace('_', '-')}"
-            raise typer.BadParameter(exc.message, param_hint=flag) from exc
+        stored = figures.set_figures(session, chosen, values, actor_name=cli_actor().name)
     for name, value in stored.items():
         typer.echo(f"{name}\t{value.normalize():f}")
 
@@ -92,17 +84,13 @@ def import_report(
 ) -> None:
     """Import the stability events a weekly report lists (once; again creates nothing)."""
     with open_session() as session:
-        try:
-            result = import_weekly(
-                session,
-                file.read(),
-                actor=cli_actor(),
-                policy=load_policy(get_settings().grading_policy),
-                settings=get_settings(),
-            )
-        except Invalid as exc:
-            typer.echo(f"error: {exc.field}: {exc.message}", err=True)
-            raise typer.Exit(code=2) from exc
+        result = import_weekly(
+            session,
+            file.read(),
+            actor=cli_actor(),
+            policy=current_policy(),
+            settings=get_settings(),
+        )
     for incident in result.created:
         review = "  (business impact to be confirmed)" if incident.needs_review else ""
         typer.echo(f"created {incident.id}\t{incident.grade or '-'}\t{incident.title}{review}")
@@ -114,16 +102,7 @@ def demo(
 ) -> None:
     """Load a realistic sample: the seed's week 37 plus weeks of alerts and incidents."""
     with open_session() as session:
-        try:
-            summary = load_demo(
-                session,
-                settings=get_settings(),
-                policy=load_policy(get_settings().grading_policy),
-                weeks=weeks,
-            )
-        except Invalid as exc:
-            typer.echo(f"error: {exc.message}", err=True)
-            raise typer.Exit(code=2) from exc
+        summary = load_demo(session, settings=get_settings(), policy=current_policy(), weeks=weeks)
     typer.echo(
         f"loaded {summary.weeks} weeks: {summary.incidents} incidents, {summary.alerts} alerts; "
         "try `stabilog report weekly 2023-09-09`"

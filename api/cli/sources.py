@@ -3,12 +3,10 @@
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 
 from api.cli.context import open_session
 from incidents.alerts import sources
 from incidents.alerts.models import SourceCreate, SourceKind
-from incidents.errors import Invalid
 from incidents.settings import get_settings
 
 app = typer.Typer(
@@ -35,15 +33,9 @@ def create(
     ] = "service",
 ) -> None:
     """Create a source; the last line printed is the webhook URL to paste into the tool."""
-    try:
+    with open_session() as session:
         data = SourceCreate(kind=kind, name=name, secret=secret, system_label=system_label)
-        with open_session() as session:
-            source = sources.create_source(session, data)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        raise typer.BadParameter(error["msg"], param_hint=f"--{error['loc'][0]}") from exc
-    except Invalid as exc:
-        raise typer.BadParameter(exc.message, param_hint=f"--{exc.field}") from exc
+        source = sources.create_source(session, data)
     typer.echo(f"source {source.id} ({source.kind}) {source.name}")
     typer.echo(_url(sources.webhook_path(source)))
 

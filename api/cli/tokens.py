@@ -4,7 +4,6 @@ import typer
 
 from api.cli.context import open_session
 from incidents import tokens
-from incidents.errors import Invalid
 from incidents.models import Role
 
 app = typer.Typer(help="API tokens.", no_args_is_help=True)
@@ -17,10 +16,7 @@ def create(
 ) -> None:
     """Create a token and print it once; only its digest is stored."""
     with open_session() as session:
-        try:
-            _, plain = tokens.create_token(session, name, role)
-        except Invalid as exc:
-            raise typer.BadParameter(exc.message, param_hint="--name") from exc
+        _, plain = tokens.create_token(session, name, role)
     typer.echo(plain)
 
 

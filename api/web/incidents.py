@@ -2,6 +2,7 @@
 its timeline, remediation, postmortem and action items. Each write calls the function the JSON
 API calls and answers POST-redirect-GET; a refused value is shown beside its field."""
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -287,6 +288,33 @@ def _whys(shown: dict[str, Any]) -> list[str]:
     return whys + [""] * max(0, SHOWN_WHYS - len(whys))
 
 
+def _submit(
+    request: Request,
+    session: Session,
+    incident_id: int,
+    *,
+    form_name: str,
+    shown: dict[str, Any],
+    write: Callable[[], object],
+    anchor: str = "",
+) -> Response:
+    """Run one form's write; on bad input show the incident page again with the field errors."""
+    try:
+        write()
+    except (ValidationError, Invalid) as exc:
+        errors = field_errors(exc) if isinstance(exc, ValidationError) else invalid_errors(exc)
+        return _incident_page(
+            request,
+            session,
+            incident_id,
+            form_name=form_name,
+            values=shown,
+            errors=errors,
+            status=422,
+        )
+    return see_other(f"/incidents/{incident_id}{anchor}")
+
+
 @router.get("/incidents/{incident_id}", response_class=HTMLResponse)
 def incident_page(
     request: Request, incident_id: RowId, session: SessionDep, actor: PageActor
@@ -306,23 +334,14 @@ def edit_incident(
     defaults = _edit_defaults(service.get_incident(session, incident_id), request)
     posted = {name: form.get(name, "").strip() for name in EDIT_FIELDS if name in form}
     changes = {name: value or None for name, value in posted.items() if value != defaults[name]}
-    try:
+
+    def write() -> None:
         data = IncidentUpdate.model_validate(changes)
         service.update_incident(
             session, incident_id, data.model_dump(exclude_unset=True), actor=actor, policy=policy
         )
-    except (ValidationError, Invalid) as exc:
-        errors = field_errors(exc) if isinstance(exc, ValidationError) else invalid_errors(exc)
-        return _incident_page(
-            request,
-            session,
-            incident_id,
-            form_name="edit",
-            values=posted,
-            errors=errors,
-            status=422,
-        )
-    return see_other(f"/incidents/{incident_id}")
+
+    return _submit(request, session, incident_id, form_name="edit", shown=posted, write=write)
 
 
 @router.post("/incidents/{incident_id}/timeline", response_class=HTMLResponse)
@@ -330,21 +349,17 @@ def add_timeline_entry(
     request: Request, incident_id: RowId, session: SessionDep, actor: FormWriter, form: FormData
 ) -> Response:
     values = {**given(form, ("at", "text")), "key_event": checked(form, "key_event")}
-    try:
-        data = TimelineEntryCreate.model_validate(values)
-        postmortems.add_timeline_entry(session, incident_id, data, actor=actor)
-    except (ValidationError, Invalid) as exc:
-        errors = field_errors(exc) if isinstance(exc, ValidationError) else invalid_errors(exc)
-        return _incident_page(
-            request,
-            session,
-            incident_id,
-            form_name="timeline",
-            values=values,
-            errors=errors,
-            status=422,
-        )
-    return see_other(f"/incidents/{incident_id}#timeline")
+    return _submit(
+        request,
+        session,
+        incident_id,
+        form_name="timeline",
+        shown=values,
+        write=lambda: postmortems.add_timeline_entry(
+            session, incident_id, TimelineEntryCreate.model_validate(values), actor=actor
+        ),
+        anchor="#timeline",
+    )
 
 
 @router.post("/incidents/{incident_id}/postmortem", response_class=HTMLResponse)
@@ -356,22 +371,17 @@ def write_postmortem(
     values["five_whys"] = [why.strip() for why in form.getlist("five_whys") if why.strip()]
     reviewers = form.get("reviewers", "").translate(LIST_SEPARATORS)
     values["reviewers"] = [name.strip() for name in reviewers.split(",") if name.strip()]
-    try:
-        data = PostmortemWrite.model_validate(values)
-        postmortems.put_postmortem(session, incident_id, data, actor=actor)
-    except (ValidationError, Invalid) as exc:
-        errors = field_errors(exc) if isinstance(exc, ValidationError) else invalid_errors(exc)
-        shown = {**values, "reviewers": form.get("reviewers", "")}
-        return _incident_page(
-            request,
-            session,
-            incident_id,
-            form_name="postmortem",
-            values=shown,
-            errors=errors,
-            status=422,
-        )
-    return see_other(f"/incidents/{incident_id}#postmortem")
+    return _submit(
+        request,
+        session,
+        incident_id,
+        form_name="postmortem",
+        shown={**values, "reviewers": form.get("reviewers", "")},
+        write=lambda: postmortems.put_postmortem(
+            session, incident_id, PostmortemWrite.model_validate(values), actor=actor
+        ),
+        anchor="#postmortem",
+    )
 
 
 @router.post("/incidents/{incident_id}/action-items", response_class=HTMLResponse)
@@ -379,21 +389,17 @@ def add_action_item(
     request: Request, incident_id: RowId, session: SessionDep, actor: FormWriter, form: FormData
 ) -> Response:
     values = given(form, ("title", "type", "owner", "due_date"))
-    try:
-        data = ActionItemCreate.model_validate(values)
-        postmortems.add_action_item(session, incident_id, data, actor=actor)
-    except (ValidationError, Invalid) as exc:
-        errors = field_errors(exc) if isinstance(exc, ValidationError) else invalid_errors(exc)
-        return _incident_page(
-            request,
-            session,
-            incident_id,
-            form_name="action_item",
-            values=values,
-            errors=errors,
-            status=422,
-        )
-    return see_other(f"/incidents/{incident_id}#action-items")
+    return _submit(
+        request,
+        session,
+        incident_id,
+        form_name="action_item",
+        shown=values,
+        write=lambda: postmortems.add_action_item(
+            session, incident_id, ActionItemCreate.model_validate(values), actor=actor
+        ),
+        anchor="#action-items",
+    )
 
 
 @router.post("/action-items/{item_id}/status", response_class=HTMLResponse)
