@@ -3,7 +3,7 @@
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Query, Request, status
+from fastapi import Depends, HTTPException, Path, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
@@ -61,6 +61,11 @@ def get_policy(request: Request) -> GradingPolicy:
 
 
 PolicyDep = Annotated[GradingPolicy, Depends(get_policy)]
+
+# A row id in a path. Ids are PostgreSQL `integer` columns (and SQLite's driver cannot bind past
+# 64 bits), so a larger number is refused with 422 here instead of failing the query with a 500.
+MAX_ID = 2**31 - 1
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 class Page:

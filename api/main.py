@@ -5,7 +5,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import web
+from api import logredact, web
 from api.errors import BodySizeLimit, RefuseUnstorableText, install_error_handlers
 from api.ratelimit import RateLimiter
 from api.routes import (
@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None, *, run_scheduler: bool = False)
     # A malformed policy stops start-up here, with the line and the problem, not at first use.
     app.state.grading_policy = load_policy(settings.grading_policy)
     install_error_handlers(app)
+    logredact.install()
     install_telemetry(app)
     app.state.webhook_limiter = RateLimiter(
         settings.webhook_rate_per_minute, burst=max(10, settings.webhook_rate_per_minute // 6)

@@ -5,14 +5,14 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, PlainSerializer, create_model, field_validator
+from pydantic import AfterValidator, BeforeValidator, PlainSerializer, create_model, field_validator
 from pydantic.fields import FieldInfo
 from sqlalchemy import JSON, BigInteger, Numeric, String, Text
 from sqlmodel import Field, SQLModel
 
 from incidents.db import UTCDateTime, utcnow
 from incidents.settings import get_settings
-from incidents.timeparse import parse_time, to_local
+from incidents.timeparse import EARLIEST_YEAR, LATEST_YEAR, parse_time, to_local
 
 
 def _read_moment(value: object) -> object:
@@ -37,13 +37,25 @@ Moment = Annotated[
 ]
 
 
-def _one_line(value: str | None) -> str | None:
-    if value is not None and ("\n" in value or "\r" in value):
+def _one_line(value: object) -> object:
+    if not isinstance(value, str):
+        return value  # None, or a non-string the str check after this refuses with a 422
+    if "\n" in value or "\r" in value:
         raise ValueError("must be a single line")
-    return value.strip() if value is not None else None
+    return value.strip()
 
 
 OneLine = Annotated[str, BeforeValidator(_one_line)]
+
+
+def _in_supported_years(value: date) -> date:
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise ValueError(f"year {value.year} is outside {EARLIEST_YEAR}–{LATEST_YEAR}")
+    return value
+
+
+# A date that names a report week: in the years a time may be given in, like parse_week's.
+WeekDate = Annotated[date, AfterValidator(_in_supported_years)]
 
 SHORT = 200
 LONG = 20_000
@@ -108,7 +120,7 @@ class IncidentBase(SQLModel):
     regulatory: bool = False
     remediation: str | None = Field(default=None, max_length=LONG, sa_type=Text)
     root_cause: str | None = Field(default=None, max_length=LONG, sa_type=Text)
-    report_week: date | None = Field(default=None, index=True)
+    report_week: WeekDate | None = Field(default=None, index=True)
     status: IncidentStatus = Field(default=IncidentStatus.open, sa_type=String(20))
     owner: str | None = Field(default=None, max_length=100)
 
@@ -131,7 +143,8 @@ class Incident(IncidentBase, table=True):
 
 
 class IncidentCreate(IncidentBase):
-    pass
+    # Required on input: without 发现时间 an incident cannot be stored (the column is NOT NULL).
+    detected_at: Moment
 
 
 IncidentUpdate = partial(IncidentBase, "IncidentUpdate")
@@ -163,7 +176,7 @@ class TimelineEntry(TimelineEntryBase, table=True):
 
 
 class TimelineEntryCreate(TimelineEntryBase):
-    pass
+    at: Moment  # required on input, like IncidentCreate.detected_at
 
 
 class TimelineEntryPublic(TimelineEntryBase):

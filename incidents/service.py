@@ -223,8 +223,9 @@ def override_grade(
     else:
         incident.grade_overridden = True
         incident.grade = grade
-        incident.grade_reason = f"override: {reason}"
-        new_reason = incident.grade_reason
+        new_reason = f"override: {reason}"
+        # grade_reason holds 1,000 characters; the audit entry keeps up to 2,000 of the reason.
+        incident.grade_reason = _clip(new_reason, GRADE_REASON_MAX)
     if grade is not None and grade != old_grade:
         announce_grade(session, incident)
     audit.record(
@@ -235,12 +236,21 @@ def override_grade(
         field="grade",
         old=old_grade,
         new=incident.grade,
-        reason=new_reason,
+        reason=_clip(new_reason, AUDIT_REASON_MAX),
     )
     incident.updated_at = utcnow()
     session.commit()
     session.refresh(incident)
     return incident
+
+
+GRADE_REASON_MAX = 1000  # incident.grade_reason
+AUDIT_REASON_MAX = 2000  # audit_entry.reason
+
+
+def _clip(text: str, width: int) -> str:
+    # PostgreSQL refuses a value wider than its column; SQLite would have kept it whole.
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _override_author(session: Session, incident_id: int) -> str | None:

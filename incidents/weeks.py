@@ -12,6 +12,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from incidents.errors import Invalid
+from incidents.timeparse import EARLIEST_YEAR, LATEST_YEAR
 
 Numbering = Literal["jan1", "iso"]
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -85,6 +86,7 @@ def parse_week(text: str, numbering: Numbering = "jan1", report_day: str = "satu
     text = text.strip()
     label = _WEEK_LABEL.match(text)
     if label:
+        _check_year(int(label[1]))
         return week_by_number(int(label[1]), int(label[2]), numbering, report_day)
     try:
         day = date.fromisoformat(text)
@@ -92,4 +94,12 @@ def parse_week(text: str, numbering: Numbering = "jan1", report_day: str = "satu
         raise Invalid(
             "week", f"unreadable week {text[:40]!r}: give a date such as 2023-09-09 or 2023-W37"
         ) from exc
+    _check_year(day.year)
     return week_of(day, numbering, report_day)
+
+
+def _check_year(year: int) -> None:
+    # The years a time may be given in; at the ends of the calendar (0001, 9999) a week's
+    # neighbours and the report's history would not even be representable dates.
+    if not EARLIEST_YEAR <= year <= LATEST_YEAR:
+        raise Invalid("week", f"year {year} is outside {EARLIEST_YEAR}–{LATEST_YEAR}")

@@ -3,7 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from api.deps import OncallDep, PageDep, PolicyDep, SessionDep, ViewerDep
+from api.deps import Id, OncallDep, PageDep, PolicyDep, SessionDep, ViewerDep
 from api.pagination import ListPage
 from incidents.alerts import follow_up
 from incidents.alerts.models import AlertPublic, AlertStatus, Promotion, Verdict
@@ -36,23 +36,23 @@ def list_alerts(
 
 
 @router.get("/{alert_id}")
-def read_alert(alert_id: int, session: SessionDep, actor: ViewerDep) -> AlertPublic:
+def read_alert(alert_id: Id, session: SessionDep, actor: ViewerDep) -> AlertPublic:
     return follow_up.get_alert(session, alert_id)
 
 
 @router.post("/{alert_id}/ack")
-def acknowledge(alert_id: int, session: SessionDep, actor: OncallDep) -> AlertPublic:
+def acknowledge(alert_id: Id, session: SessionDep, actor: OncallDep) -> AlertPublic:
     return follow_up.acknowledge(session, alert_id, actor=actor)
 
 
 @router.post("/{alert_id}/verdict")
-def judge(alert_id: int, data: Verdict, session: SessionDep, actor: OncallDep) -> AlertPublic:
+def judge(alert_id: Id, data: Verdict, session: SessionDep, actor: OncallDep) -> AlertPublic:
     return follow_up.judge(session, alert_id, data.valid, data.note, actor=actor)
 
 
 @router.post("/{alert_id}/promote")
 def promote(
-    alert_id: int,
+    alert_id: Id,
     session: SessionDep,
     actor: OncallDep,
     policy: PolicyDep,

@@ -3,7 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, status
 from pydantic import BaseModel, Field
 
-from api.deps import OncallDep, PageDep, PolicyDep, SessionDep, ViewerDep
+from api.deps import Id, OncallDep, PageDep, PolicyDep, SessionDep, ViewerDep
 from api.pagination import ListPage
 from incidents import audit, postmortems, service
 from incidents.models import (
@@ -74,13 +74,13 @@ def list_incidents(
 
 
 @router.get("/{incident_id}")
-def read_incident(incident_id: int, session: SessionDep, actor: ViewerDep) -> IncidentPublic:
+def read_incident(incident_id: Id, session: SessionDep, actor: ViewerDep) -> IncidentPublic:
     return service.get_incident(session, incident_id)
 
 
 @router.patch("/{incident_id}")
 def edit_incident(
-    incident_id: int,
+    incident_id: Id,
     data: IncidentUpdate,
     session: SessionDep,
     actor: OncallDep,
@@ -92,7 +92,7 @@ def edit_incident(
 
 @router.post("/{incident_id}/grade")
 def override_grade(
-    incident_id: int,
+    incident_id: Id,
     data: GradeOverride,
     session: SessionDep,
     actor: OncallDep,
@@ -104,46 +104,46 @@ def override_grade(
 
 
 @router.get("/{incident_id}/audit")
-def audit_trail(incident_id: int, session: SessionDep, actor: ViewerDep) -> list[AuditEntryPublic]:
+def audit_trail(incident_id: Id, session: SessionDep, actor: ViewerDep) -> list[AuditEntryPublic]:
     service.get_incident(session, incident_id)
     return audit.trail(session, incident_id)
 
 
 @router.post("/{incident_id}/timeline", status_code=status.HTTP_201_CREATED)
 def add_timeline_entry(
-    incident_id: int, data: TimelineEntryCreate, session: SessionDep, actor: OncallDep
+    incident_id: Id, data: TimelineEntryCreate, session: SessionDep, actor: OncallDep
 ) -> TimelineEntryPublic:
     return postmortems.add_timeline_entry(session, incident_id, data, actor=actor)
 
 
 @router.get("/{incident_id}/timeline")
 def read_timeline(
-    incident_id: int, session: SessionDep, actor: ViewerDep
+    incident_id: Id, session: SessionDep, actor: ViewerDep
 ) -> list[TimelineEntryPublic]:
     return postmortems.timeline(session, incident_id)
 
 
 @router.put("/{incident_id}/postmortem")
 def write_postmortem(
-    incident_id: int, data: PostmortemWrite, session: SessionDep, actor: OncallDep
+    incident_id: Id, data: PostmortemWrite, session: SessionDep, actor: OncallDep
 ) -> PostmortemPublic:
     return postmortems.put_postmortem(session, incident_id, data, actor=actor)
 
 
 @router.get("/{incident_id}/postmortem")
-def read_postmortem(incident_id: int, session: SessionDep, actor: ViewerDep) -> PostmortemPublic:
+def read_postmortem(incident_id: Id, session: SessionDep, actor: ViewerDep) -> PostmortemPublic:
     return postmortems.get_postmortem(session, incident_id)
 
 
 @router.post("/{incident_id}/action-items", status_code=status.HTTP_201_CREATED)
 def add_action_item(
-    incident_id: int, data: ActionItemCreate, session: SessionDep, actor: OncallDep
+    incident_id: Id, data: ActionItemCreate, session: SessionDep, actor: OncallDep
 ) -> ActionItemPublic:
     return postmortems.add_action_item(session, incident_id, data, actor=actor)
 
 
 @router.get("/{incident_id}/action-items")
 def read_action_items(
-    incident_id: int, session: SessionDep, actor: ViewerDep
+    incident_id: Id, session: SessionDep, actor: ViewerDep
 ) -> list[ActionItemPublic]:
     return postmortems.action_items(session, incident_id)

@@ -2,7 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from api.deps import AdminDep, OncallDep, PageDep, SessionDep, ViewerDep
+from api.deps import AdminDep, Id, OncallDep, PageDep, SessionDep, ViewerDep
 from api.pagination import ListPage
 from notifiers import outbox, subscriptions
 from notifiers.models import (
@@ -28,14 +28,14 @@ def list_channels(session: SessionDep, actor: AdminDep) -> list[ChannelPublic]:
 
 @router.patch("/channels/{channel_id}")
 def edit_channel(
-    channel_id: int, data: ChannelUpdate, session: SessionDep, actor: AdminDep
+    channel_id: Id, data: ChannelUpdate, session: SessionDep, actor: AdminDep
 ) -> ChannelPublic:
     changes = data.model_dump(exclude_unset=True)
     return subscriptions.public(subscriptions.update_channel(session, channel_id, changes))
 
 
 @router.delete("/channels/{channel_id}", status_code=status.HTTP_204_NO_CONTENT)
-def remove_channel(channel_id: int, session: SessionDep, actor: AdminDep) -> None:
+def remove_channel(channel_id: Id, session: SessionDep, actor: AdminDep) -> None:
     subscriptions.remove_channel(session, channel_id)
 
 
@@ -53,6 +53,6 @@ def list_notifications(
 
 @router.post("/notifications/{notification_id}/retry")
 def retry_notification(
-    notification_id: int, session: SessionDep, actor: OncallDep
+    notification_id: Id, session: SessionDep, actor: OncallDep
 ) -> NotificationPublic:
     return outbox.retry(session, notification_id)

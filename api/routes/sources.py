@@ -1,6 +1,6 @@
 from fastapi import APIRouter, status
 
-from api.deps import AdminDep, SessionDep
+from api.deps import AdminDep, Id, SessionDep
 from incidents.alerts import sources
 from incidents.alerts.models import Source, SourceCreate, SourcePublic, SourceUpdate
 
@@ -26,13 +26,13 @@ def list_sources(session: SessionDep, actor: AdminDep) -> list[SourcePublic]:
 
 @router.patch("/{source_id}")
 def edit_source(
-    source_id: int, data: SourceUpdate, session: SessionDep, actor: AdminDep
+    source_id: Id, data: SourceUpdate, session: SessionDep, actor: AdminDep
 ) -> SourcePublic:
     changes = data.model_dump(exclude_unset=True)
     return public(sources.update_source(session, source_id, changes))
 
 
 @router.post("/{source_id}/rotate-key")
-def rotate_key(source_id: int, session: SessionDep, actor: AdminDep) -> SourcePublic:
+def rotate_key(source_id: Id, session: SessionDep, actor: AdminDep) -> SourcePublic:
     """A new webhook URL; the old one is refused from now on."""
     return public(sources.rotate_key(session, source_id))

@@ -1,6 +1,6 @@
 from fastapi import APIRouter, status
 
-from api.deps import AdminDep, SessionDep
+from api.deps import AdminDep, Id, SessionDep
 from incidents import tokens
 from incidents.models import ApiTokenCreate, ApiTokenPublic
 
@@ -24,5 +24,5 @@ def list_tokens(session: SessionDep, actor: AdminDep) -> list[ApiTokenPublic]:
 
 
 @router.delete("/{token_id}")
-def revoke_token(token_id: int, session: SessionDep, actor: AdminDep) -> ApiTokenPublic:
+def revoke_token(token_id: Id, session: SessionDep, actor: AdminDep) -> ApiTokenPublic:
     return tokens.revoke_token(session, token_id)

@@ -12,7 +12,10 @@ from incidents.errors import Invalid
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
 
-@router.api_route("/{kind}/{source_key}", methods=["GET", "POST"], status_code=200)
+# Two routes rather than one with methods=["GET", "POST"], which gives both operations one
+# operationId and so an invalid OpenAPI document. GET is 监控宝's callback by query string.
+@router.post("/{kind}/{source_key}", status_code=200)
+@router.get("/{kind}/{source_key}", status_code=200)
 async def deliver(kind: SourceKind, source_key: str, request: Request) -> Response:
     """Stores every alert of the delivery, then answers 2xx; a repeated delivery changes nothing."""
     state = request.app.state

@@ -15,7 +15,15 @@ from incidents.alerts.models import Alert, AlertStatus, Source
 from incidents.db import utcnow
 from incidents.errors import Invalid, NotFound
 from incidents.grading import GradingPolicy
-from incidents.models import Detection, Incident, IncidentCreate, IncidentStatus, Role
+from incidents.models import (
+    LONG,
+    SHORT,
+    Detection,
+    Incident,
+    IncidentCreate,
+    IncidentStatus,
+    Role,
+)
 from incidents.service import Actor, add_incident, get_incident
 
 DESCRIPTION_ANNOTATIONS = ("description", "summary", "message")
@@ -108,13 +116,15 @@ def _incident_from(alert: Alert, source: Source) -> IncidentCreate:
         (alert.annotations[key] for key in DESCRIPTION_ANNOTATIONS if alert.annotations.get(key)),
         None,
     )
+    # An annotation may be as long as a sender likes; the incident's fields are bounded, and a
+    # value over the bound would fail the promotion (and with it an auto-promoting delivery).
     return IncidentCreate(
-        title=alert.title.replace("\n", " ").strip()[:200] or "alert",
-        system=alert.system,
+        title=alert.title.replace("\n", " ").strip()[:SHORT] or "alert",
+        system=alert.system[:100] if alert.system else None,
         detected_at=alert.starts_at,
         detection=Detection.alert,
         source=source.name,
-        description=description,
+        description=description[:LONG] if description else None,
     )
 
 

@@ -63,14 +63,24 @@ def _upsert_statement(dialect: str, *, only_while_firing: bool) -> Any:
     ).returning(table.c.id, table.c.repeat_count)
 
 
+# Widths of the alert columns filled from free-form labels: PostgreSQL refuses a longer value
+# (SQLite would keep it), and a sender whose delivery is refused drops the alert.
+SEVERITY_MAX = 50
+SYSTEM_MAX = 100
+
+
+def _clip(value: str | None, width: int) -> str | None:
+    return value if value is None or len(value) <= width else value[: width - 1] + "…"
+
+
 def _row(source: SourceRow, event: AlertEvent, now: datetime) -> dict[str, Any]:
     return {
         "source_id": source.id,
         "fingerprint": event.fingerprint,
         "status": event.status,
         "title": event.title,
-        "severity": event.severity,
-        "system": event.labels.get(source.system_label),
+        "severity": _clip(event.severity, SEVERITY_MAX),
+        "system": _clip(event.labels.get(source.system_label), SYSTEM_MAX),
         "labels": event.labels,
         "annotations": event.annotations,
         "url": event.url,

@@ -143,5 +143,8 @@ class Verdict(SQLModel):
 
 class Promotion(SQLModel):
     incident_id: int | None = Field(
-        default=None, description="link to this incident instead of opening a new one"
+        default=None,
+        ge=1,
+        le=2**31 - 1,  # ids are PostgreSQL `integer`s: a larger one would fail the query
+        description="link to this incident instead of opening a new one",
     )
