@@ -1,8 +1,8 @@
 """The follow-up and stability metrics of DESIGN.md, each computed in SQL over a whole window.
 
 Rates carry their numerator and denominator; durations their count, mean, median and P90
-(one long incident swamps a mean). Percentiles are nearest-rank, read with ORDER BY … OFFSET,
-which both SQLite and PostgreSQL answer from an index-free sort of just the window's rows.
+(one long incident swamps a mean). Percentiles are nearest-rank, read from one row_number()
+sort of the window's values, which SQLite and PostgreSQL both answer.
 """
 
 import math
@@ -137,13 +137,23 @@ def _durations(session: Session, seconds: Any, model: Any, *where: Any) -> Durat
     ).one()
     if not count:
         return Durations(0, None, None, None)
-
-    def nearest_rank(share: float) -> float:
-        offset = max(0, math.ceil(share * count) - 1)
-        query = select(seconds).select_from(model).where(*present).order_by(seconds)
-        return float(session.exec(query.offset(offset).limit(1)).one())
-
-    return Durations(count, float(mean), nearest_rank(0.5), nearest_rank(0.9))
+    # Nearest rank: the value at position ceil(p × n) of the sorted values. One numbered sort
+    # yields both ranks; a year of alerts is millions of values, so it is sorted once.
+    median_rank, p90_rank = (max(1, math.ceil(share * count)) for share in (0.5, 0.9))
+    numbered = (
+        select(seconds.label("value"), func.row_number().over(order_by=seconds).label("rank"))
+        .select_from(model)
+        .where(*present)
+        .subquery()
+    )
+    by_rank = dict(
+        session.exec(
+            select(numbered.c.rank, numbered.c.value).where(
+                numbered.c.rank.in_({median_rank, p90_rank})
+            )
+        ).all()
+    )
+    return Durations(count, float(mean), float(by_rank[median_rank]), float(by_rank[p90_rank]))
 
 
 def _impact_minutes() -> Any:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, PlainSerializer, create_model, field_validator
 from pydantic.fields import FieldInfo
-from sqlalchemy import JSON, BigInteger, Numeric, String, Text
+from sqlalchemy import JSON, BigInteger, Index, Numeric, String, Text, text
 from sqlmodel import Field, SQLModel
 
 from incidents.db import UTCDateTime, utcnow
@@ -120,12 +120,23 @@ class IncidentBase(SQLModel):
     regulatory: bool = False
     remediation: str | None = Field(default=None, max_length=LONG, sa_type=Text)
     root_cause: str | None = Field(default=None, max_length=LONG, sa_type=Text)
-    report_week: WeekDate | None = Field(default=None, index=True)
+    # Indexed by ix_incident_report_week (partial, see Incident): most incidents have none.
+    report_week: WeekDate | None = None
     status: IncidentStatus = Field(default=IncidentStatus.open, sa_type=String(20))
     owner: str | None = Field(default=None, max_length=100)
 
 
 class Incident(IncidentBase, table=True):
+    # Partial: a full index holds every NULL, and SQLite then plans a week's membership test
+    # (report_week IS NULL AND detected_at in the week) as a walk over all of them.
+    __table_args__ = (
+        Index(
+            "ix_incident_report_week",
+            "report_week",
+            sqlite_where=text("report_week IS NOT NULL"),
+            postgresql_where=text("report_week IS NOT NULL"),
+        ),
+    )
     id: int | None = Field(default=None, primary_key=True)
     # business_impact is settled by the domain on every write, so the stored value is never null.
     business_impact: bool = False

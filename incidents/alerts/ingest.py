@@ -203,24 +203,27 @@ def receive_delivery(
 
     None when no enabled source has this key. The caller answers 2xx only after this returns,
     that is after the commit, so a delivery the sender saw succeed is never lost. Core rather
-    than ORM on this path: it runs for every alert every monitoring system sends.
+    than ORM on this path: it runs for every alert every monitoring system sends. Looking the
+    source up and parsing happen before the writer's turn, so writers queue only for the write.
     """
-    with one_writer_at_a_time(engine), engine.begin() as connection:
+    with engine.connect() as connection:
         source = source_for_webhook(connection, kind, key)
+        connection.rollback()  # the read is done; the write below is a transaction of its own
         if source is None:
             return None
         parsed = parse_delivery_full(kind, replace(delivery, secret=source.secret))
-        result = ingest(connection, source, parsed.events)
-        if result.new_alert_ids and settings.auto_promoted_severities:
-            with Session(bind=connection) as session:
-                auto_promote(
-                    session,
-                    result.new_alert_ids,
-                    severities=settings.auto_promoted_severities,
-                    window=timedelta(minutes=settings.auto_promote_window_minutes),
-                    policy=policy,
-                )
-                session.flush()
+        with one_writer_at_a_time(engine), connection.begin():
+            result = ingest(connection, source, parsed.events)
+            if result.new_alert_ids and settings.auto_promoted_severities:
+                with Session(bind=connection) as session:
+                    auto_promote(
+                        session,
+                        result.new_alert_ids,
+                        severities=settings.auto_promoted_severities,
+                        window=timedelta(minutes=settings.auto_promote_window_minutes),
+                        policy=policy,
+                    )
+                    session.flush()
     return {
         "received": len(parsed.events),
         "new": result.new,

@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Index, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from incidents.db import UTCDateTime, utcnow
@@ -71,6 +71,15 @@ class Alert(SQLModel, table=True):
 
     __table_args__ = (
         UniqueConstraint("source_id", "fingerprint", "starts_at", name="uq_alert_occurrence"),
+        # Covers every follow-up figure of a window, so metrics read the index, not the wide
+        # rows (labels, annotations, raw payload); it replaces a plain received_at index.
+        Index(
+            "ix_alert_received_follow_up",
+            "received_at",
+            "first_follow_up_at",
+            "valid",
+            "incident_id",
+        ),
     )
     id: int | None = Field(default=None, primary_key=True)
     # No index of its own: the occurrence constraint (source_id, fingerprint, …) serves lookups
@@ -87,7 +96,7 @@ class Alert(SQLModel, table=True):
     starts_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     ends_at: datetime | None = moment_column()
     # Arrival is when Stabilog first heard of the occurrence: the follow-up clock starts here.
-    received_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+    received_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     last_seen_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     repeat_count: int = 0
     resolved_at: datetime | None = moment_column()
