@@ -85,6 +85,19 @@ def drain_until_settled(engine, http, start: datetime, rounds: int = 12) -> date
     raise AssertionError("the outbox never settled")
 
 
+def week_queued_for_wecom(client, auth, engine, settings, robots) -> None:
+    """A WeCom channel subscribed to the weekly section, with week 37 queued for it."""
+    add_channel(
+        client,
+        auth,
+        "wecom",
+        robots["wecom"].url("/cgi-bin/webhook/send?key=k1"),
+        ["weekly_report"],
+    )
+    with Session(engine) as session:
+        jobs.queue_weekly_report(session, jobs.week_of(datetime(2023, 9, 9).date()), settings)
+
+
 def statuses(engine) -> list[str]:
     with Session(engine) as session:
         return [n.status for n in session.exec(select(Notification).order_by(Notification.id))]
@@ -177,15 +190,7 @@ def test_a_b_grade_incident_is_announced_to_incident_subscribers_only(
 def test_a_message_survives_the_process_dying_before_or_during_delivery(
     client, auth, engine, settings, robots, http
 ):
-    add_channel(
-        client,
-        auth,
-        "wecom",
-        robots["wecom"].url("/cgi-bin/webhook/send?key=k1"),
-        ["weekly_report"],
-    )
-    with Session(engine) as session:
-        jobs.queue_weekly_report(session, jobs.week_of(datetime(2023, 9, 9).date()), settings)
+    week_queued_for_wecom(client, auth, engine, settings, robots)
     # A sender claimed it and died mid-send: the row is 'sending' with a lease.
     with Session(engine) as session:
         notification = session.exec(select(Notification)).one()
@@ -203,15 +208,7 @@ def test_a_message_survives_the_process_dying_before_or_during_delivery(
 def test_a_permanent_failure_is_kept_visible_and_can_be_retried(
     client, auth, engine, settings, robots, http
 ):
-    add_channel(
-        client,
-        auth,
-        "wecom",
-        robots["wecom"].url("/cgi-bin/webhook/send?key=k1"),
-        ["weekly_report"],
-    )
-    with Session(engine) as session:
-        jobs.queue_weekly_report(session, jobs.week_of(datetime(2023, 9, 9).date()), settings)
+    week_queued_for_wecom(client, auth, engine, settings, robots)
     robots["wecom"].script(
         Reply(200, {"errcode": 93000, "errmsg": "invalid webhook url"}), wecom_robot("k1")
     )
