@@ -11,7 +11,7 @@ from sqlalchemy import DateTime, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
-from sqlmodel import Session, create_engine
+from sqlmodel import create_engine
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -92,9 +92,3 @@ def dialect_insert(dialect_name: str) -> Any:
 def engine_for(database_url: str) -> Engine:
     """One engine (and pool) per database for the life of the process."""
     return make_engine(database_url)
-
-
-@contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    with Session(engine, expire_on_commit=False) as session:
-        yield session

@@ -38,10 +38,6 @@ class IngestResult:
     resolved: int = 0
     new_alert_ids: list[int] = field(default_factory=list)
 
-    @property
-    def stored(self) -> int:
-        return self.new + self.repeats + self.resolved
-
 
 @cache
 def _upsert_statement(dialect: str, *, only_while_firing: bool) -> Any:
