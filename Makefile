@@ -21,8 +21,8 @@ test: $(BIN)/stabilog
 	@pg_dir=$$(mktemp -d /tmp/stabilog-pg.XXXXXX); \
 	trap '.ci/postgres stop '"$$pg_dir" EXIT; \
 	export STABILOG_TEST_POSTGRES_URL=$$(.ci/postgres start $$pg_dir $(PG_PORT)); \
-	$(BIN)/ruff check . && $(BIN)/ruff format --check . && \
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy && \
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(BIN)/stabilog
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy

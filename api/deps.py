@@ -1,24 +1,51 @@
-"""Request dependencies: the database session and the caller's identity and role."""
+"""Request dependencies: the settings and calendar, the database session, the caller's identity
+and role, the grading policy."""
 
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Path, Query, Request, status
+from fastapi import Depends, HTTPException, Path, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
+from api.pagination import Page
+from incidents.actors import Actor
+from incidents.calendar import Calendar
 from incidents.grading import GradingPolicy
 from incidents.models import Role
-from incidents.service import Actor
+from incidents.settings import Settings
 from incidents.tokens import authenticate
 
 
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_calendar(request: Request) -> Calendar:
+    return request.app.state.calendar
+
+
+CalendarDep = Annotated[Calendar, Depends(get_calendar)]
+
+
 def get_session(request: Request) -> Iterator[Session]:
+    """One transaction per request: committed when the route returns, before the answer is sent,
+    so a 2xx means the change is stored; rolled back whole when anything raised.
+
+    Domain functions never commit (see docs/architecture.md); this is where HTTP requests do.
+    A page that catches a domain refusal to show it beside the form rolls back itself.
+    """
     with Session(request.app.state.engine, expire_on_commit=False) as session:
         yield session
+        session.commit()
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# "function" scope: the commit above runs right after the route returns, so a refused commit
+# (a conflicting concurrent change) still answers as an error rather than after a 2xx went out.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 _bearer = HTTPBearer(auto_error=False, description="A token from `stabilog token create`")
 
@@ -34,15 +61,15 @@ def current_actor(
     )
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise unauthorized
-    token = authenticate(session, credentials.credentials)
-    if token is None:
+    actor = authenticate(session, credentials.credentials)
+    if actor is None:
         raise unauthorized
-    return Actor(name=token.name, role=Role(token.role))
+    return actor
 
 
 def require(role: Role):
     def check(actor: Annotated[Actor, Depends(current_actor)]) -> Actor:
-        if actor.role.rank < role.rank:
+        if not actor.role.at_least(role):
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN, detail=f"this needs the {role.value} role"
             )
@@ -66,18 +93,6 @@ PolicyDep = Annotated[GradingPolicy, Depends(get_policy)]
 # 64 bits), so a larger number is refused with 422 here instead of failing the query with a 500.
 MAX_ID = 2**31 - 1
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
-
-
-class Page:
-    """`limit` and `offset` of a list, bounded as API.md says."""
-
-    def __init__(
-        self,
-        limit: Annotated[int, Query(ge=1, le=500)] = 50,
-        offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
-    ) -> None:
-        self.limit = limit
-        self.offset = offset
 
 
 PageDep = Annotated[Page, Depends()]

@@ -74,7 +74,7 @@ class BodySizeLimit:
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await self._refuse(scope, send)
+            await self._refuse(scope, receive, send)
             return
         chunks: list[bytes] = []
         size = 0
@@ -85,7 +85,7 @@ class BodySizeLimit:
             chunks.append(message.get("body", b""))
             size += len(chunks[-1])
             if size > self.max_bytes:
-                await self._refuse(scope, send)
+                await self._refuse(scope, receive, send)
                 return
             if not message.get("more_body", False):
                 break
@@ -101,12 +101,12 @@ class BodySizeLimit:
 
         await self.app(scope, replay, send)
 
-    async def _refuse(self, scope, send) -> None:
+    async def _refuse(self, scope, receive, send) -> None:
         response = JSONResponse(
             {"detail": f"request body larger than {self.max_bytes} bytes"},
             status_code=status.HTTP_413_CONTENT_TOO_LARGE,
         )
-        await response(scope, None, send)
+        await response(scope, receive, send)
 
 
 # The JSON escapes that decode to text no database, template or JSON answer can hold.

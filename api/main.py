@@ -20,10 +20,11 @@ from api.routes import (
     tokens,
     webhooks,
 )
+from api.scheduler import build_scheduler
 from api.telemetry import install_telemetry
+from incidents.calendar import Calendar
 from incidents.db import engine_for
 from incidents.grading import load_policy
-from incidents.jobs import build_scheduler
 from incidents.settings import Settings, get_settings
 
 
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None, *, run_scheduler: bool = False)
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.calendar = settings.calendar
     app.state.engine = engine_for(settings.database_url)
     # A malformed policy stops start-up here, with the line and the problem, not at first use.
     app.state.grading_policy = load_policy(settings.grading_policy)
@@ -58,6 +60,7 @@ def create_app(settings: Settings | None = None, *, run_scheduler: bool = False)
     )
     app.add_middleware(RefuseUnstorableText)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(ActiveCalendar, calendar=app.state.calendar)
     app.include_router(health.router)
     app.include_router(web.router)
     for module in (
@@ -73,3 +76,16 @@ def create_app(settings: Settings | None = None, *, run_scheduler: bool = False)
     ):
         app.include_router(module.router, prefix="/api/v1")
     return app
+
+
+class ActiveCalendar:
+    """Reads and shows the times of this app's request and response bodies in its calendar's
+    zone (see `incidents.calendar`), so two apps with different settings never mix zones."""
+
+    def __init__(self, app, calendar: Calendar) -> None:
+        self.app = app
+        self.calendar = calendar
+
+    async def __call__(self, scope, receive, send) -> None:
+        with self.calendar.activated():
+            await self.app(scope, receive, send)

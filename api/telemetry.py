@@ -17,7 +17,7 @@ from prometheus_client import (
 )
 from sqlmodel import Session
 
-from notifiers.outbox import backlog
+from incidents.outbox import backlog
 
 
 class Telemetry:

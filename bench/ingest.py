@@ -132,6 +132,7 @@ def main() -> None:
         source = create_source(
             session, SourceCreate(kind=SourceKind.alertmanager, name=f"bench-{time.time_ns()}")
         )
+        session.commit()
         path = webhook_path(source)
 
     port = free_port()

@@ -484,7 +484,7 @@ def measure(args: argparse.Namespace, database_url: str) -> None:
 
     settings = Settings(database_url=database_url, timezone=str(TZ))
     week = parse_week(REPORT_WEEK)
-    week_start, week_end = week.window(settings.tz)
+    week_start, week_end = settings.calendar.window(week)
     year = metrics.Window(YEAR_START, YEAR_END)
 
     def weekly_report() -> str:

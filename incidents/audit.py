@@ -26,7 +26,7 @@ def as_text(value: object) -> str | None:
 def record(
     session: Session,
     *,
-    incident_id: int,
+    incident_id: int | None,
     actor: str,
     action: str,
     field: str | None = None,
@@ -35,6 +35,8 @@ def record(
     reason: str | None = None,
 ) -> None:
     """Add an entry to the caller's transaction; it commits or rolls back with the change."""
+    if incident_id is None:
+        raise ValueError("an incident is flushed, and so has its id, before it is audited")
     session.add(
         AuditEntry(
             incident_id=incident_id,

@@ -5,13 +5,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import DateTime, event
+from sqlalchemy import DateTime, event, func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
-from sqlmodel import create_engine
+from sqlmodel import Session, SQLModel, create_engine, select
+from sqlmodel.sql.expression import SelectOfScalar
+
+from incidents.errors import NotFound
+
+Row = TypeVar("Row", bound=SQLModel)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -92,3 +97,24 @@ def dialect_insert(dialect_name: str) -> Any:
 def engine_for(database_url: str) -> Engine:
     """One engine (and pool) per database for the life of the process."""
     return make_engine(database_url)
+
+
+def get_or_raise(session: Session, model: type[Row], ident: object) -> Row:
+    """The row with this primary key, or NotFound naming the table (`incident 7 not found`)."""
+    row = session.get(model, ident)
+    if row is None:
+        raise NotFound(_what(model), ident)
+    return row
+
+
+def _what(model: type[SQLModel]) -> str:
+    return str(model.__tablename__).replace("_", " ")
+
+
+def paged(
+    session: Session, statement: SelectOfScalar[Row], *, limit: int, offset: int
+) -> tuple[list[Row], int]:
+    """One page of an ordered query, and how many rows the whole query has."""
+    total = session.exec(select(func.count()).select_from(statement.order_by(None).subquery()))
+    page = session.exec(statement.limit(limit).offset(offset))
+    return list(page), total.one()

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
+from incidents.actors import Actor
 from incidents.alerts.models import Alert, AlertStatus, Source, SourceKind
 from incidents.errors import Invalid
 from incidents.figures import set_figures
@@ -27,13 +28,14 @@ from incidents.models import (
     ActionItemType,
     Detection,
     IncidentCreate,
+    IncidentStatus,
     Postmortem,
     PostmortemStatus,
     Role,
 )
-from incidents.service import Actor, add_incident
+from incidents.service import create_incident
 from incidents.settings import Settings
-from incidents.weeks import Week, week_of
+from incidents.weeks import Week
 
 SEED_REPORT = Path(__file__).with_name("seed_week37.txt")
 SEED_DATE = date(2023, 9, 9)
@@ -76,7 +78,7 @@ def load_demo(
     if session.exec(select(Source).where(Source.name == "demo-alertmanager")).first():
         raise Invalid("demo", "the demo data is loaded already")
     rng = random.Random(seed)
-    seed_week = week_of(SEED_DATE, settings.week_numbering, settings.report_day)
+    seed_week = settings.calendar.week_of(SEED_DATE)
     imported = import_weekly(
         session, SEED_REPORT.read_text("utf-8"), actor=DEMO_ACTOR, policy=policy, settings=settings
     )
@@ -102,7 +104,6 @@ def load_demo(
             set_figures(session, week, _history_figures(rng, back), actor_name=DEMO_ACTOR.name)
             incidents += _history_incidents(session, rng, week, settings, policy)
         alerts += _alerts(session, rng, week, settings, sources)
-    session.commit()
     return DemoSummary(weeks=weeks, incidents=incidents, alerts=alerts)
 
 
@@ -119,7 +120,7 @@ def _history_figures(rng: random.Random, weeks_back: int) -> dict[str, Decimal]:
 def _moment_in(rng: random.Random, week: Week, settings: Settings) -> datetime:
     day = week.monday + timedelta(days=rng.randrange(7))
     clock = time(rng.randrange(24), rng.randrange(60))
-    return datetime.combine(day, clock, tzinfo=settings.tz)
+    return datetime.combine(day, clock, tzinfo=settings.calendar.tz)
 
 
 def _history_incidents(
@@ -130,7 +131,7 @@ def _history_incidents(
         system = rng.choice(SYSTEMS)
         detected = _moment_in(rng, week, settings)
         hit = rng.random() < 0.4
-        incident = add_incident(
+        incident = create_incident(
             session,
             IncidentCreate(
                 title=rng.choice(INCIDENT_TITLES).format(system=system),
@@ -144,11 +145,13 @@ def _history_incidents(
                 business_impact=hit,
                 failed_orders=rng.choice([20, 150, 545, 1200]) if hit else None,
                 core_system=hit and rng.random() < 0.5,
-                status="closed",
+                status=IncidentStatus.closed,
             ),
             actor=DEMO_ACTOR,
             policy=policy,
+            calendar=settings.calendar,
         )
+        assert incident.id is not None  # create_incident flushed it
         if incident.grade is not None:
             published = rng.random() < 0.7
             session.add(
@@ -168,7 +171,7 @@ def _history_incidents(
                     owner=rng.choice(["张三", "李四", "王五"]),
                     due_date=due,
                     status=ActionItemStatus.done if closed else ActionItemStatus.open,
-                    closed_at=datetime.combine(due, time(18), tzinfo=settings.tz)
+                    closed_at=datetime.combine(due, time(18), tzinfo=settings.calendar.tz)
                     - timedelta(days=rng.randint(-2, 5))
                     if closed
                     else None,
@@ -187,6 +190,7 @@ def _alerts(
     count = rng.randint(30, 45)
     for number in range(count):
         source = rng.choice(sources)
+        assert source.id is not None  # the caller flushed the sources
         system = rng.choice(SYSTEMS)
         arrived = _moment_in(rng, week, settings)
         roll = rng.random()

@@ -1,5 +1,7 @@
 """Domain errors; the web layer maps them to HTTP status codes, the CLI to messages."""
 
+from collections.abc import Collection, Mapping
+
 
 class DomainError(Exception):
     """Base of every error the domain raises on purpose."""
@@ -23,3 +25,10 @@ class Invalid(DomainError):
 
 class Forbidden(DomainError):
     """The caller is known but may not do this."""
+
+
+def refuse_clearing(changes: Mapping[str, object], required: Collection[str]) -> None:
+    """A PATCH may clear an optional field with null, never one of `required`."""
+    for name, value in changes.items():
+        if value is None and name in required:
+            raise Invalid(name, "cannot be cleared")

@@ -2,12 +2,15 @@
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
+from pydantic import create_model
+from pydantic.fields import FieldInfo
 from sqlmodel import Session, select
 
 from incidents.db import utcnow
 from incidents.errors import Invalid
-from incidents.models import WeeklyFigure
+from incidents.models import WeeklyFigure, WriteModel
 from incidents.weeks import Week
 
 
@@ -32,6 +35,27 @@ FIGURES = {
 }
 
 
+def _figure_field(kind: FigureKind) -> FieldInfo:
+    """Optional, with the digits the column keeps (WeeklyFigure.value)."""
+    unit = " in percent" if kind.unit == "%" else ""
+    return FieldInfo.merge_field_infos(
+        WeeklyFigure.model_fields["value"], default=None, description=f"{kind.zh}: {kind.en}{unit}"
+    )
+
+
+_FIGURE_FIELDS: dict[str, Any] = {
+    name: (Decimal | None, _figure_field(kind)) for name, kind in FIGURES.items()
+}
+# Any of a week's figures, one optional field per FIGURES entry: the API's body and the CLI's
+# options both come from here. An unknown name is refused: a misspelt figure must not vanish.
+FigureValues = create_model(
+    "FigureValues",
+    __base__=WriteModel,
+    __doc__="Any of the week's figures; rates in percent (99.998).",
+    **_FIGURE_FIELDS,
+)
+
+
 def set_figures(
     session: Session, week: Week, values: dict[str, Decimal], *, actor_name: str
 ) -> dict[str, Decimal]:
@@ -49,7 +73,7 @@ def set_figures(
             row = WeeklyFigure(week_monday=week.monday, name=name, value=value, updated_by="")
             session.add(row)
         row.value, row.updated_by, row.updated_at = value, actor_name, utcnow()
-    session.commit()
+    session.flush()
     return figures_of(session, week)
 
 

@@ -9,13 +9,14 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
+from incidents.actors import Actor
 from incidents.errors import Invalid
 from incidents.grading import GradingPolicy
 from incidents.models import Incident, IncidentCreate
 from incidents.report_parser import ImportedEvent, parse_weekly_report
-from incidents.service import Actor, add_incident
+from incidents.service import create_incident
 from incidents.settings import Settings
-from incidents.weeks import Week, week_of
+from incidents.weeks import Week
 
 UNREADABLE_SHOWN = 20
 
@@ -46,14 +47,15 @@ def _incident(event: ImportedEvent, report_week: Week) -> IncidentCreate:
 def import_weekly(
     session: Session, text: str, *, actor: Actor, policy: GradingPolicy, settings: Settings
 ) -> ImportResult:
-    parsed = parse_weekly_report(text, tz=settings.tz)
+    calendar = settings.calendar
+    parsed = parse_weekly_report(text, tz=calendar.tz)
     if parsed.unreadable:
         problems = "; ".join(
             f"line {line.line_number}: {line.problem}"
             for line in parsed.unreadable[:UNREADABLE_SHOWN]
         )
         raise Invalid("body", f"nothing imported; unreadable events: {problems}")
-    week = week_of(parsed.report_date, settings.week_numbering, settings.report_day)
+    week = calendar.week_of(parsed.report_date)
     fingerprints = [event.fingerprint for event in parsed.events]
     known = set(
         session.exec(
@@ -66,13 +68,13 @@ def import_weekly(
     for event in parsed.events:
         if event.fingerprint in known:
             continue
-        incident = add_incident(session, _incident(event, week), actor=actor, policy=policy)
+        incident = create_incident(
+            session, _incident(event, week), actor=actor, policy=policy, calendar=calendar
+        )
         # Text that left business impact unclear stays ungraded until a person decides.
         incident.needs_review = event.business_impact is None
         incident.import_fingerprint = event.fingerprint
         known.add(event.fingerprint)
         created.append(incident)
-    session.commit()
-    for incident in created:
-        session.refresh(incident)
+    session.flush()
     return ImportResult(week=week, created=created, existing=len(parsed.events) - len(created))

@@ -7,23 +7,23 @@ sort of the window's values, which SQLite and PostgreSQL both answer.
 
 import math
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, case, func, or_
 from sqlmodel import Session, col, select
 
 from incidents.alerts.models import Alert
+from incidents.calendar import Calendar
 from incidents.models import (
     CLOSED_ACTION_STATUSES,
     ActionItem,
     Detection,
+    Grade,
     Incident,
     Postmortem,
     PostmortemStatus,
 )
-from incidents.service import in_week
 from incidents.settings import Settings
 from incidents.sqltime import local_date, seconds_between
 from incidents.weeks import Week
@@ -72,24 +72,24 @@ class Window:
     week: Week | None = None  # a report week: membership follows report_week, as the report does
 
     @classmethod
-    def of_week(cls, week: Week, tz: ZoneInfo) -> "Window":
-        start, end = week.window(tz)
+    def of_week(cls, week: Week, calendar: Calendar) -> "Window":
+        start, end = calendar.window(week)
         return cls(start, end, week)
 
     @classmethod
-    def year_to_date(cls, week: Week, tz: ZoneInfo) -> "Window":
+    def year_to_date(cls, week: Week, calendar: Calendar) -> "Window":
         """From 1 January of the report date's year to the end of the week."""
-        new_year = datetime(week.report_date.year, 1, 1, tzinfo=tz).astimezone(UTC)
-        return cls(new_year, week.window(tz)[1])
+        new_year = calendar.day_start(date(week.report_date.year, 1, 1))
+        return cls(new_year, calendar.window(week)[1])
 
-    def previous(self, tz: ZoneInfo) -> "Window":
+    def previous(self, calendar: Calendar) -> "Window":
         if self.week is not None:
-            return Window.of_week(self.week.shifted(-1), tz)
+            return Window.of_week(self.week.shifted(-1), calendar)
         return Window(self.start - (self.end - self.start), self.start)
 
-    def incidents(self) -> ColumnElement[bool]:
+    def incidents(self, calendar: Calendar) -> ColumnElement[bool]:
         if self.week is not None:
-            return in_week(self.week)
+            return Incident.in_week(self.week, calendar)
         return and_(col(Incident.detected_at) >= self.start, col(Incident.detected_at) < self.end)
 
 
@@ -188,10 +188,11 @@ def compute(session: Session, window: Window, settings: Settings) -> Metrics:
         to_follow_up <= settings.follow_up_minutes * 60,
     )
     concluded = or_(col(Alert.valid).is_not(None), col(Alert.incident_id).is_not(None))
-    incident_scope = window.incidents()
-    offset = window.start.astimezone(settings.tz).utcoffset() or timedelta()
-    first_day = window.start.astimezone(settings.tz).date()
-    last_day = (window.end.astimezone(settings.tz) - timedelta(microseconds=1)).date()
+    calendar = settings.calendar
+    incident_scope = window.incidents(calendar)
+    offset = calendar.local(window.start).utcoffset() or timedelta()
+    first_day = calendar.local_date(window.start)
+    last_day = calendar.local_date(window.end - timedelta(microseconds=1))
 
     grades = dict(
         session.exec(
@@ -237,7 +238,7 @@ def compute(session: Session, window: Window, settings: Settings) -> Metrics:
             incident_scope,
         ),
         incidents=sum(grades.values()),
-        incidents_by_grade={grade: grades.get(grade, 0) for grade in GRADE_LETTERS}
+        incidents_by_grade={grade: grades.get(Grade(grade), 0) for grade in GRADE_LETTERS}
         | {"ungraded": grades.get(None, 0)},
         availability=availability(
             session, incident_scope, (window.end - window.start).total_seconds() / 60
@@ -293,8 +294,8 @@ class WeekFigures:
 
 def weekly_series(session: Session, weeks: list[Week], settings: Settings) -> list[WeekFigures]:
     """The figures of each of `weeks` (consecutive, oldest first)."""
-    windows = [Window.of_week(week, settings.tz) for week in weeks]
-    grades = _grades_by_week(session, weeks, windows)
+    windows = [Window.of_week(week, settings.calendar) for week in weeks]
+    grades = _grades_by_week(session, weeks, windows, settings.calendar)
     alerts = _alert_rates_by_week(session, windows, settings.follow_up_minutes)
     return [
         WeekFigures(
@@ -309,12 +310,12 @@ def weekly_series(session: Session, weeks: list[Week], settings: Settings) -> li
 
 
 def _grades_by_week(
-    session: Session, weeks: list[Week], windows: list[Window]
+    session: Session, weeks: list[Week], windows: list[Window], calendar: Calendar
 ) -> dict[tuple[int, str | None], int]:
     # An incident is in exactly one week (its report_week's, else its detection's), so the
     # first matching branch of the CASE is the only one.
     week_index = case(
-        *((window.incidents(), index) for index, window in enumerate(windows)), else_=None
+        *((window.incidents(calendar), index) for index, window in enumerate(windows)), else_=None
     )
     span = or_(
         and_(

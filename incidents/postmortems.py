@@ -1,13 +1,14 @@
 """Timeline, postmortem (复盘) and action items of an incident."""
 
-from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlmodel import Session, col, select
 
 from incidents import audit
-from incidents.db import utcnow
-from incidents.errors import Invalid, NotFound
+from incidents.actors import Actor
+from incidents.calendar import Calendar
+from incidents.db import get_or_raise, utcnow
+from incidents.errors import Invalid, refuse_clearing
 from incidents.models import (
     CLOSED_ACTION_STATUSES,
     ActionItem,
@@ -19,9 +20,7 @@ from incidents.models import (
     TimelineEntry,
     TimelineEntryCreate,
 )
-from incidents.service import Actor, get_incident
-from incidents.settings import get_settings
-from incidents.timeparse import to_local
+from incidents.service import get_incident
 
 POSTMORTEM_WORKING_DAYS = 5
 IncidentPart = TypeVar("IncidentPart", TimelineEntry, ActionItem)
@@ -34,13 +33,17 @@ def add_timeline_entry(
     entry = TimelineEntry.model_validate(
         data, update={"incident_id": incident_id, "author": actor.name}
     )
-    session.add(entry)
-    audit.record(
-        session, incident_id=incident_id, actor=actor.name, action="timeline", new=data.text
-    )
-    session.commit()
-    session.refresh(entry)
-    return entry
+    return _added(session, entry, actor=actor, action="timeline", text=data.text)
+
+
+def _added(
+    session: Session, part: IncidentPart, *, actor: Actor, action: str, text: str
+) -> IncidentPart:
+    """A new part of an incident, audited, with its id (which is answered to the caller)."""
+    session.add(part)
+    audit.record(session, incident_id=part.incident_id, actor=actor.name, action=action, new=text)
+    session.flush()
+    return part
 
 
 def _of_incident(
@@ -56,35 +59,21 @@ def timeline(session: Session, incident_id: int) -> list[TimelineEntry]:
     return _of_incident(session, incident_id, TimelineEntry, *order)
 
 
-def working_days_after(start: date, working_days: int) -> date:
-    """The date `working_days` Monday-to-Friday days after `start`."""
-    due = start
-    remaining = working_days
-    while remaining:
-        due += timedelta(days=1)
-        if due.weekday() < 5:
-            remaining -= 1
-    return due
-
-
 def get_postmortem(session: Session, incident_id: int) -> Postmortem:
-    postmortem = session.get(Postmortem, incident_id)
-    if postmortem is None:
-        raise NotFound("postmortem of incident", incident_id)
-    return postmortem
+    get_incident(session, incident_id)  # an unknown incident is named as such
+    return get_or_raise(session, Postmortem, incident_id)
 
 
 def put_postmortem(
-    session: Session, incident_id: int, data: PostmortemWrite, *, actor: Actor
+    session: Session, incident_id: int, data: PostmortemWrite, *, actor: Actor, calendar: Calendar
 ) -> Postmortem:
     """Create or replace the postmortem; the due date defaults to 5 working days after recovery."""
     incident = get_incident(session, incident_id)
     postmortem = session.get(Postmortem, incident_id)
     values = data.model_dump()
     if values["due_date"] is None:
-        recovered: datetime = incident.recovered_at or incident.detected_at
-        recovered_on = to_local(recovered, get_settings().tz).date()
-        values["due_date"] = working_days_after(recovered_on, POSTMORTEM_WORKING_DAYS)
+        recovered_on = calendar.local_date(incident.recovered_at or incident.detected_at)
+        values["due_date"] = calendar.working_days_after(recovered_on, POSTMORTEM_WORKING_DAYS)
     if postmortem is None:
         postmortem = Postmortem(incident_id=incident_id, **values)
         before: dict[str, object] = {}
@@ -106,8 +95,6 @@ def put_postmortem(
         before=before,
         after={name: getattr(postmortem, name) for name in values},
     )
-    session.commit()
-    session.refresh(postmortem)
     return postmortem
 
 
@@ -126,24 +113,14 @@ def add_action_item(
     get_incident(session, incident_id)
     item = ActionItem.model_validate(data, update={"incident_id": incident_id})
     _settle_action_status(item)
-    session.add(item)
-    audit.record(
-        session, incident_id=incident_id, actor=actor.name, action="action_item", new=data.title
-    )
-    session.commit()
-    session.refresh(item)
-    return item
+    return _added(session, item, actor=actor, action="action_item", text=data.title)
 
 
 def update_action_item(
     session: Session, item_id: int, changes: dict[str, Any], *, actor: Actor
 ) -> ActionItem:
-    item = session.get(ActionItem, item_id)
-    if item is None:
-        raise NotFound("action item", item_id)
-    for required in ("title", "type", "owner", "due_date", "status"):
-        if required in changes and changes[required] is None:
-            raise Invalid(required, "cannot be cleared")
+    item = get_or_raise(session, ActionItem, item_id)
+    refuse_clearing(changes, ("title", "type", "owner", "due_date", "status"))
     before = {name: getattr(item, name) for name in changes}
     for name, value in changes.items():
         setattr(item, name, value)
@@ -156,8 +133,6 @@ def update_action_item(
         before=before,
         after={name: getattr(item, name) for name in changes},
     )
-    session.commit()
-    session.refresh(item)
     return item
 
 

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlmodel import Session, col, select
 
+from incidents.calendar import Calendar
 from incidents.figures import FIGURES, figures_of
 from incidents.metrics import (
     ALL_SYSTEMS,
@@ -28,9 +29,7 @@ from incidents.metrics import (
     compute,
 )
 from incidents.models import Incident
-from incidents.service import in_week
 from incidents.settings import Settings
-from incidents.timeparse import to_local
 from incidents.weeks import Week
 
 Lang = Literal["zh", "en"]
@@ -112,28 +111,30 @@ class WeeklyReport:
     figures: dict[str, Decimal]
     previous_figures: dict[str, Decimal]
     events: list[Incident]
-    tz: Any
+    calendar: Calendar
 
 
 def build(session: Session, week: Week, settings: Settings, lang: Lang) -> WeeklyReport:
-    tz = settings.tz
-    window = Window.of_week(week, tz)
-    year = Window.year_to_date(week, tz)
+    calendar = settings.calendar
+    window = Window.of_week(week, calendar)
+    year = Window.year_to_date(week, calendar)
     year_minutes = (year.end - year.start).total_seconds() / 60
     events = session.exec(
-        select(Incident).where(in_week(week)).order_by(col(Incident.detected_at), col(Incident.id))
+        select(Incident)
+        .where(Incident.in_week(week, calendar))
+        .order_by(col(Incident.detected_at), col(Incident.id))
     ).all()
     return WeeklyReport(
         week=week,
         lang=lang,
         follow_up_minutes=settings.follow_up_minutes,
         metrics=compute(session, window, settings),
-        previous=compute(session, window.previous(tz), settings),
-        year_availability=availability(session, year.incidents(), year_minutes),
+        previous=compute(session, window.previous(calendar), settings),
+        year_availability=availability(session, year.incidents(calendar), year_minutes),
         figures=figures_of(session, week),
         previous_figures=figures_of(session, week.shifted(-1)),
         events=list(events),
-        tz=tz,
+        calendar=calendar,
     )
 
 
@@ -223,7 +224,7 @@ def _event_item(
     incident: Incident, report: WeeklyReport, user_text: Callable[[str], str]
 ) -> tuple[str, str | None]:
     labels = LABELS[report.lang]
-    local = to_local(incident.detected_at, report.tz)
+    local = report.calendar.local(incident.detected_at)
     what = user_text(" ".join((incident.description or incident.title).split()))
     review = labels["review"] if incident.needs_review else ""
     remediation = (
@@ -328,7 +329,7 @@ def to_json(report: WeeklyReport) -> dict[str, Any]:
         "events": [
             {
                 "id": incident.id,
-                "detected_at": to_local(incident.detected_at, report.tz).isoformat(),
+                "detected_at": report.calendar.local(incident.detected_at).isoformat(),
                 "title": incident.title,
                 "description": incident.description,
                 "remediation": incident.remediation,

@@ -27,7 +27,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from incidents.errors import Invalid
-from incidents.models import COUNT_MAX, LONG, SHORT
+from incidents.models import COUNT_MAX, LONG, SHORT, Detection
 from incidents.report import LABELS
 from incidents.timeparse import EARLIEST_YEAR, LATEST_YEAR, parse_time
 
@@ -48,7 +48,7 @@ class ImportedEvent:
     description: str
     remediation: str | None
     system: str | None
-    detection: str | None
+    detection: Detection | None
     source: str | None
     failed_orders: int | None
     business_impact: bool | None
@@ -159,7 +159,7 @@ _STATED_DURATION = re.compile(
     re.IGNORECASE,
 )
 # Minutes per unit, keyed by the unit's first character as matched above (分钟 and mins alike).
-_MINUTES_PER_UNIT = {
+_MINUTES_PER_UNIT: dict[str, int | Decimal] = {
     "分": 1,
     "m": 1,
     "小": 60,
@@ -422,7 +422,7 @@ def _event(
         description=description,
         remediation=remediation,
         system=_system(description) or (_system(remediation) if remediation else None),
-        detection="monitoring" if monitored else None,
+        detection=Detection.monitoring if monitored else None,
         source=source,
         failed_orders=failed_orders,
         business_impact=_business_impact(whole, failed_orders),

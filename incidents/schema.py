@@ -12,8 +12,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 def load_all_models() -> None:
     """Import every module that defines tables, so SQLModel.metadata holds the whole schema."""
     import incidents.alerts.models
-    import incidents.models  # noqa: F401
-    import notifiers.models  # noqa: F401
+    import incidents.jobs
+    import incidents.models
+    import incidents.outbox  # noqa: F401
 
 
 def alembic_config(database_url: str) -> Config:

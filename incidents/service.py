@@ -1,46 +1,26 @@
-"""Filing, reading, editing and listing incidents; each write is one transaction with its audit."""
+"""Filing, reading, editing and listing incidents; each change is audited in the caller's
+transaction (the caller commits)."""
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_
+from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
-from incidents import audit
+from incidents import audit, impact
+from incidents.actors import Actor
 from incidents.announcements import announce_grade
-from incidents.db import utcnow
-from incidents.errors import Forbidden, Invalid, NotFound
+from incidents.calendar import Calendar
+from incidents.db import get_or_raise, paged, utcnow
+from incidents.errors import Forbidden, Invalid, refuse_clearing
 from incidents.grading import GradingPolicy, ImpactFacts
 from incidents.models import Grade, Incident, IncidentCreate, IncidentStatus, Role
-from incidents.settings import get_settings
 from incidents.weeks import Week
 
 # Changing any of these can change the grade, so the policy runs again after an edit that
 # touches one of them.
-IMPACT_FIELDS = frozenset(
-    {
-        "business_impact",
-        "failed_orders",
-        "failed_transactions",
-        "amount_cny",
-        "core_system",
-        "regulatory",
-        "impact_minutes",
-        "occurred_at",
-        "recovered_at",
-    }
-)
-QUANTIFIED_IMPACT_FIELDS = ("failed_orders", "failed_transactions", "amount_cny", "impact_minutes")
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who is acting: a token's name and role, or the CLI's operating-system user."""
-
-    name: str
-    role: Role
+IMPACT_FIELDS = frozenset(impact.FACT_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -55,26 +35,12 @@ class IncidentFilter:
 
 
 def get_incident(session: Session, incident_id: int) -> Incident:
-    incident = session.get(Incident, incident_id)
-    if incident is None:
-        raise NotFound("incident", incident_id)
-    return incident
-
-
-def has_business_impact(
-    explicit: bool | None, quantities: Mapping[str, object], regulatory: bool
-) -> bool:
-    """An explicit answer wins; otherwise any failed order or transaction, amount, impact minute
-    or regulatory relevance means business was hit. An on-call who writes "545 failed orders"
-    but forgets the flag still has an incident."""
-    if explicit is not None:
-        return explicit
-    return regulatory or any((quantities.get(name) or 0) > 0 for name in QUANTIFIED_IMPACT_FIELDS)
+    return get_or_raise(session, Incident, incident_id)
 
 
 def _settle_business_impact(incident: Incident, explicit: bool | None) -> None:
-    quantities = {name: getattr(incident, name) for name in QUANTIFIED_IMPACT_FIELDS}
-    incident.business_impact = has_business_impact(explicit, quantities, incident.regulatory)
+    values = {name: getattr(incident, name) for name in impact.FACT_FIELDS}
+    incident.business_impact = impact.has_business_impact({**values, "business_impact": explicit})
 
 
 def _check_times(incident: Incident) -> None:
@@ -89,21 +55,12 @@ def _check_times(incident: Incident) -> None:
 
 
 def impact_facts(incident: Incident) -> ImpactFacts:
-    return ImpactFacts(
-        business_impact=incident.business_impact,
-        failed_orders=incident.failed_orders,
-        failed_transactions=incident.failed_transactions,
-        amount_cny=incident.amount_cny,
-        core_system=incident.core_system,
-        regulatory=incident.regulatory,
-        impact_minutes=incident.impact_minutes,
-        occurred_at=incident.occurred_at,
-        recovered_at=incident.recovered_at,
-    )
+    # business_impact is settled by now, so facts_from takes it as given.
+    return impact.facts_from({name: getattr(incident, name) for name in impact.FACT_FIELDS})
 
 
 def _apply_policy(
-    session: Session, incident: Incident, policy: GradingPolicy, actor: Actor
+    session: Session, incident: Incident, policy: GradingPolicy, actor: Actor, calendar: Calendar
 ) -> None:
     """Recompute the grade unless on-call overrode it; a change of grade is audited."""
     if incident.grade_overridden:
@@ -125,13 +82,18 @@ def _apply_policy(
     incident.grade = new_grade
     incident.grade_reason = result.reason_text
     if new_grade != old_grade and incident.id is not None:
-        announce_grade(session, incident)
+        announce_grade(session, incident, calendar)
 
 
-def add_incident(
-    session: Session, data: IncidentCreate, *, actor: Actor, policy: GradingPolicy
+def create_incident(
+    session: Session,
+    data: IncidentCreate,
+    *,
+    actor: Actor,
+    policy: GradingPolicy,
+    calendar: Calendar,
 ) -> Incident:
-    """Add a graded, audited incident to the caller's transaction without committing it."""
+    """File a graded, audited incident (announced if it is A or B)."""
     incident = Incident.model_validate(
         data, update={"created_by": actor.name, "business_impact": False}
     )
@@ -140,16 +102,7 @@ def add_incident(
     session.add(incident)
     session.flush()  # the id is needed by the audit entries below
     audit.record(session, incident_id=incident.id, actor=actor.name, action="create")
-    _apply_policy(session, incident, policy, actor)
-    return incident
-
-
-def create_incident(
-    session: Session, data: IncidentCreate, *, actor: Actor, policy: GradingPolicy
-) -> Incident:
-    incident = add_incident(session, data, actor=actor, policy=policy)
-    session.commit()
-    session.refresh(incident)
+    _apply_policy(session, incident, policy, actor, calendar)
     return incident
 
 
@@ -160,12 +113,11 @@ def update_incident(
     *,
     actor: Actor,
     policy: GradingPolicy,
+    calendar: Calendar,
 ) -> Incident:
     """Apply a PATCH: only the fields sent are changed; a null clears an optional field."""
     incident = get_incident(session, incident_id)
-    for required in ("title", "detected_at", "status", "core_system", "regulatory"):
-        if required in changes and changes[required] is None:
-            raise Invalid(required, "cannot be cleared")
+    refuse_clearing(changes, ("title", "detected_at", "status", "core_system", "regulatory"))
     before = {name: getattr(incident, name) for name in changes}
     for name, value in changes.items():
         setattr(incident, name, value)
@@ -184,13 +136,10 @@ def update_incident(
         after=after,
     )
     if not changed:
-        session.rollback()
         return incident
     if IMPACT_FIELDS & set(changed):
-        _apply_policy(session, incident, policy, actor)
+        _apply_policy(session, incident, policy, actor, calendar)
     incident.updated_at = utcnow()
-    session.commit()
-    session.refresh(incident)
     return incident
 
 
@@ -202,6 +151,7 @@ def override_grade(
     *,
     actor: Actor,
     policy: GradingPolicy,
+    calendar: Calendar,
 ) -> Incident:
     """Set the grade by hand (it then survives edits), or with None hand it back to the policy.
 
@@ -211,14 +161,14 @@ def override_grade(
     if not reason.strip():
         raise Invalid("reason", "an override needs a reason")
     incident = get_incident(session, incident_id)
-    if incident.grade_overridden and actor.role != Role.admin:
+    if incident.grade_overridden and not actor.role.at_least(Role.admin):
         owner = _override_author(session, incident_id)
         if owner is not None and owner != actor.name:
             raise Forbidden(f"the grade was overridden by {owner}; only an admin may change it")
     old_grade = incident.grade
     if grade is None:
         incident.grade_overridden = False
-        _apply_policy(session, incident, policy, actor)
+        _apply_policy(session, incident, policy, actor, calendar)
         new_reason = f"override cleared: {reason}"
     else:
         incident.grade_overridden = True
@@ -227,7 +177,7 @@ def override_grade(
         # grade_reason holds 1,000 characters; the audit entry keeps up to 2,000 of the reason.
         incident.grade_reason = _clip(new_reason, GRADE_REASON_MAX)
     if grade is not None and grade != old_grade:
-        announce_grade(session, incident)
+        announce_grade(session, incident, calendar)
     audit.record(
         session,
         incident_id=incident_id,
@@ -239,8 +189,6 @@ def override_grade(
         reason=_clip(new_reason, AUDIT_REASON_MAX),
     )
     incident.updated_at = utcnow()
-    session.commit()
-    session.refresh(incident)
     return incident
 
 
@@ -264,22 +212,12 @@ def _override_author(session: Session, incident_id: int) -> str | None:
     return session.exec(statement).first()
 
 
-def in_week(week: Week) -> ColumnElement[bool]:
-    """Detected in the week, or filed into its report by `report_week` (which then wins)."""
-    start, end = week.window(get_settings().tz)
-    detected_in_week = (col(Incident.detected_at) >= start) & (col(Incident.detected_at) < end)
-    return or_(
-        col(Incident.report_week).is_(None) & detected_in_week,
-        col(Incident.report_week).between(week.monday, week.sunday),
-    )
-
-
 def list_incidents(
-    session: Session, criteria: IncidentFilter, *, limit: int, offset: int
+    session: Session, criteria: IncidentFilter, calendar: Calendar, *, limit: int, offset: int
 ) -> tuple[list[Incident], int]:
     conditions = []
     if criteria.week is not None:
-        conditions.append(in_week(criteria.week))
+        conditions.append(Incident.in_week(criteria.week, calendar))
     if criteria.detected_from is not None:
         conditions.append(col(Incident.detected_at) >= criteria.detected_from)
     if criteria.detected_to is not None:
@@ -300,15 +238,12 @@ def list_incidents(
                 )
             )
         )
-    total = session.exec(select(func.count()).select_from(Incident).where(*conditions)).one()
-    page = session.exec(
+    statement = (
         select(Incident)
         .where(*conditions)
         .order_by(col(Incident.detected_at).desc(), col(Incident.id).desc())
-        .limit(limit)
-        .offset(offset)
     )
-    return list(page), total
+    return paged(session, statement, limit=limit, offset=offset)
 
 
 def _escape_like(text: str) -> str:

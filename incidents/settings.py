@@ -3,21 +3,19 @@
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+from incidents.calendar import Calendar, Weekday
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="STABILOG_", env_file=".env", extra="ignore")
 
     database_url: str = "sqlite:///./stabilog.db"
+    # The calendar's three settings; read them through `calendar`, which the domain is handed.
     timezone: str = "Asia/Shanghai"
-    # The team counts weeks Monday-first with the week holding 1 January as week 1 (第37周 for
-    # 2023-09-09, where ISO says 36); `iso` is there for teams that follow ISO 8601.
     week_numbering: Literal["jan1", "iso"] = "jan1"
     report_day: Weekday = "saturday"
     report_lang: Literal["zh", "en"] = "zh"
@@ -48,10 +46,7 @@ class Settings(BaseSettings):
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}") from exc
+        Calendar(timezone=value)  # raises ValueError naming an unknown zone
         return value
 
     @property
@@ -61,8 +56,8 @@ class Settings(BaseSettings):
         )
 
     @property
-    def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
+    def calendar(self) -> Calendar:
+        return Calendar(self.timezone, self.week_numbering, self.report_day)
 
 
 @lru_cache

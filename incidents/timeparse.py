@@ -8,7 +8,9 @@ Accepted, in `STABILOG_TIMEZONE` unless an offset is written:
   `14点半`, `昨天 22:10`, `今天 08:00`, `前天 23:59`, a bare `14:42` (the reference's day), and
   full-width digits and colons as Chinese input methods type them;
 - a day part before the clock: `凌晨` (00–05), `早上`/`上午` (as written), `中午` (11–13, 1 → 13),
-  `下午`/`晚上` (+12 before noon), as in `9/8 凌晨00:45` or `昨天晚上10:10`.
+  `下午`/`晚上` (+12 before noon), as in `9/8 凌晨00:45` or `昨天晚上10:10`;
+- with `date_means_midnight`, a bare ISO date `2023-09-04`: the start of that day (for the ends
+  of a range, where a day is the natural unit; an incident's time needs its clock).
 
 A date without a year takes the latest year that puts it no more than a day after the reference,
 so `12/31 23:00` typed on 1 January is last year's.
@@ -44,6 +46,7 @@ _ISO_DATETIME = re.compile(
     r"(?:Z|[+-]\d{2}(?::?\d{2})?)?",
     re.ASCII,
 )
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 _DAYS_BACK = {"今天": 0, "昨天": 1, "前天": 2}
 _CHINESE_DATE = re.compile(
     r"(?:(?P<year>\d{4})年)?(?P<month>\d{1,2})月(?P<day>\d{1,2})[日号]", re.ASCII
@@ -60,15 +63,22 @@ _CHINESE_CLOCK = re.compile(
 )
 
 
-def parse_time(text: str, *, tz: ZoneInfo, reference: datetime) -> datetime:
+def parse_time(
+    text: str, *, tz: ZoneInfo, reference: datetime, date_means_midnight: bool = False
+) -> datetime:
     """The instant `text` names, in UTC; `reference` ("now", or a report's date) fills in the
-    missing date or year. Raises ValueError naming the input when it cannot be read."""
+    missing date or year. A bare ISO date is the start of its day in `tz` when
+    `date_means_midnight`, else refused. Raises ValueError naming the input when unreadable."""
     if reference.tzinfo is None:
         raise ValueError("reference must be an aware datetime")
     try:
         cleaned = _cleaned(text)
         if iso_match := _ISO_DATETIME.fullmatch(cleaned):
             return _from_iso(cleaned, iso_match, tz)
+        if _ISO_DATE.fullmatch(cleaned):
+            if not date_means_midnight:
+                raise ValueError("a date without its time of day; expected e.g. '2023-09-07 14:42'")
+            return _start_of_day(date.fromisoformat(cleaned), tz)
         return _from_shorthand(cleaned, tz, reference.astimezone(tz).date())
     except ValueError as exc:
         raise ValueError(f"unreadable time {_shown(text)}: {exc}") from exc
@@ -202,6 +212,14 @@ def _hour_in_day_part(hour: int, day_part: str | None) -> int:
         case "晚上" if hour not in (0, 12):
             return hour + 12 if hour < 12 else hour
     raise ValueError(f"{day_part} does not fit hour {hour}")
+
+
+def _start_of_day(day: date, tz: ZoneInfo) -> datetime:
+    _check_year(day.year)
+    # Not _wall_clock_to_utc: where the clocks skip midnight (America/Santiago's spring), the
+    # day starts at 01:00, and fold=0 reads the missing 00:00 with the old offset, which is
+    # exactly that instant, instead of refusing a day that plainly exists.
+    return datetime.combine(day, time(), tzinfo=tz).astimezone(UTC)
 
 
 def _wall_clock_to_utc(wall: datetime, tz: ZoneInfo) -> datetime:

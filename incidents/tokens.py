@@ -5,8 +5,9 @@ import secrets
 
 from sqlmodel import Session, col, select
 
-from incidents.db import utcnow
-from incidents.errors import Invalid, NotFound
+from incidents.actors import Actor
+from incidents.db import get_or_raise, utcnow
+from incidents.errors import Invalid
 from incidents.models import ApiToken, Role
 
 TOKEN_PREFIX = "stl_"
@@ -25,16 +26,17 @@ def create_token(session: Session, name: str, role: Role) -> tuple[ApiToken, str
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(name=name, role=role, token_hash=digest(plain))
     session.add(token)
-    session.commit()
-    session.refresh(token)
+    session.flush()  # the id is answered to the caller
     return token, plain
 
 
-def authenticate(session: Session, plain: str) -> ApiToken | None:
-    statement = select(ApiToken).where(
+def authenticate(session: Session, plain: str) -> Actor | None:
+    """Who a live token belongs to; None for an unknown or revoked token."""
+    statement = select(ApiToken.name, ApiToken.role).where(
         ApiToken.token_hash == digest(plain), col(ApiToken.revoked_at).is_(None)
     )
-    return session.exec(statement).first()
+    found = session.exec(statement).first()
+    return None if found is None else Actor(name=found[0], role=Role(found[1]))
 
 
 def list_tokens(session: Session) -> list[ApiToken]:
@@ -42,11 +44,7 @@ def list_tokens(session: Session) -> list[ApiToken]:
 
 
 def revoke_token(session: Session, token_id: int) -> ApiToken:
-    token = session.get(ApiToken, token_id)
-    if token is None:
-        raise NotFound("token", token_id)
+    token = get_or_raise(session, ApiToken, token_id)
     if token.revoked_at is None:
         token.revoked_at = utcnow()
-        session.commit()
-        session.refresh(token)
     return token

@@ -1,4 +1,4 @@
-"""Report weeks: Monday to Sunday in STABILOG_TIMEZONE, numbered `jan1` or `iso`.
+"""Report weeks: Monday to Sunday on the team's calendar, numbered `jan1` or `iso`.
 
 The team's own numbering (`jan1`) counts the week that holds 1 January as week 1, so a week
 belongs to the year of its Sunday: 2022-12-26..2023-01-01 is 2023's week 1, and 2023-09-09 is
@@ -7,9 +7,8 @@ belongs to the year of its Sunday: 2022-12-26..2023-01-01 is 2023's week 1, and 
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 from incidents.errors import Invalid
 from incidents.timeparse import EARLIEST_YEAR, LATEST_YEAR
@@ -34,12 +33,6 @@ class Week:
     @property
     def sunday(self) -> date:
         return self.monday + timedelta(days=6)
-
-    def window(self, tz: ZoneInfo) -> tuple[datetime, datetime]:
-        """[start, end) of the week in UTC, for comparison with stored times."""
-        start = datetime.combine(self.monday, time(), tzinfo=tz)
-        end = datetime.combine(self.monday + timedelta(days=7), time(), tzinfo=tz)
-        return start.astimezone(UTC), end.astimezone(UTC)
 
     def shifted(self, weeks: int) -> "Week":
         return week_of(self.monday + timedelta(weeks=weeks), self.numbering, _report_day(self))

@@ -4,15 +4,9 @@ The public surface: build a `Message`, pick a `ChannelConfig`, call `send` (it n
 and act on the `DeliveryOutcome`. Retries, scheduling and the outbox live elsewhere.
 """
 
-from notifiers.base import (
-    Channel,
-    ChannelConfig,
-    DeliveryOutcome,
-    DirectChannel,
-    Message,
-)
 from notifiers.channels import KINDS, channel_for, escape_for, validate_config
 from notifiers.delivery import build_client, send, shared_client
+from notifiers.message import Channel, ChannelConfig, DeliveryOutcome, DirectChannel, Message
 
 __all__ = [
     "KINDS",

@@ -1,9 +1,10 @@
 """The channels by kind, and the two questions asked of a kind before anything is sent."""
 
-from notifiers.base import Channel, ChannelConfig, DirectChannel, neutralise
+from incidents.outbox import neutralise
 from notifiers.dingtalk import DingTalk
 from notifiers.email import Email
 from notifiers.feishu import Feishu
+from notifiers.message import Channel, ChannelConfig, DirectChannel
 from notifiers.slack import Slack
 from notifiers.webhook import Webhook
 from notifiers.wecom import WeCom

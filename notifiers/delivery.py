@@ -7,17 +7,10 @@ from datetime import UTC, datetime
 
 import httpx
 
-from notifiers.base import (
-    DETAIL_MAX_CHARS,
-    Channel,
-    ChannelConfig,
-    DeliveryOutcome,
-    DirectChannel,
-    Message,
-    one_line,
-    redact,
-)
 from notifiers.channels import channel_for
+from notifiers.credentials import redact
+from notifiers.message import Channel, ChannelConfig, DeliveryOutcome, DirectChannel, Message
+from notifiers.text import DETAIL_MAX_CHARS, one_line
 
 USER_AGENT = "Stabilog/0.1"
 TIMEOUT = httpx.Timeout(15.0, connect=5.0)

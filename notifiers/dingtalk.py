@@ -4,22 +4,12 @@ from datetime import datetime
 
 import httpx
 
-from notifiers.base import (
-    ChannelConfig,
-    DeliveryOutcome,
-    Message,
-    check_secret,
-    coded_outcome,
-    epoch_millis,
-    hmac_sha256_b64,
-    json_request,
-    link_line,
-    neutralise,
-    one_line,
-    require_http_url,
-    truncate,
-    utf8_len,
-)
+from incidents.outbox import neutralise
+from notifiers.answers import coded_outcome, json_request
+from notifiers.credentials import require_http_url
+from notifiers.message import ChannelConfig, DeliveryOutcome, Message
+from notifiers.signing import check_secret, epoch_millis, hmac_sha256_b64
+from notifiers.text import link_line, one_line, truncate, utf8_len
 
 KIND = "dingtalk"
 LABEL = "DingTalk"

@@ -16,13 +16,8 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from notifiers.base import (
-    LINK_LABEL,
-    ChannelConfig,
-    DeliveryOutcome,
-    Message,
-    one_line,
-)
+from notifiers.message import ChannelConfig, DeliveryOutcome, Message
+from notifiers.text import LINK_LABEL, one_line
 
 KIND = "email"
 LABEL = "E-mail"

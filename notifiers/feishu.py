@@ -10,23 +10,11 @@ from typing import Any
 
 import httpx
 
-from notifiers.base import (
-    LINK_LABEL,
-    ChannelConfig,
-    DeliveryOutcome,
-    Message,
-    check_secret,
-    coded_outcome,
-    epoch_seconds,
-    headings_to_bold,
-    hmac_sha256_b64,
-    json_bytes,
-    json_len,
-    json_request,
-    one_line,
-    require_http_url,
-    truncate,
-)
+from notifiers.answers import coded_outcome, json_bytes, json_request
+from notifiers.credentials import require_http_url
+from notifiers.message import ChannelConfig, DeliveryOutcome, Message
+from notifiers.signing import check_secret, epoch_seconds, hmac_sha256_b64
+from notifiers.text import LINK_LABEL, headings_to_bold, json_len, one_line, truncate
 
 KIND = "feishu"
 LABEL = "Feishu"

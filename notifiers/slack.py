@@ -6,22 +6,11 @@ from typing import Any
 
 import httpx
 
-from notifiers.base import (
-    LINK_LABEL,
-    TRUNCATION_NOTE,
-    ChannelConfig,
-    DeliveryOutcome,
-    Message,
-    headings_to_bold,
-    json_request,
-    neutralise,
-    no_secret_expected,
-    one_line,
-    require_http_url,
-    snippet,
-    split_lines,
-    status_outcome,
-)
+from incidents.outbox import neutralise
+from notifiers.answers import json_request, snippet, status_outcome
+from notifiers.credentials import no_secret_expected, require_http_url
+from notifiers.message import ChannelConfig, DeliveryOutcome, Message
+from notifiers.text import LINK_LABEL, TRUNCATION_NOTE, headings_to_bold, one_line, split_lines
 
 KIND = "slack"
 LABEL = "Slack"

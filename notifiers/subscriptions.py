@@ -1,13 +1,15 @@
 """Channels as rows: added with their URL, secret and the events they subscribe to."""
 
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from sqlmodel import Session, col, select
 
-from incidents.errors import Invalid, NotFound
-from notifiers.base import ChannelConfig
+from incidents.db import get_or_raise
+from incidents.errors import Invalid
+from incidents.outbox import Channel, ChannelCreate, ChannelPublic
 from notifiers.channels import validate_config
-from notifiers.models import Channel, ChannelCreate, ChannelPublic
+from notifiers.message import ChannelConfig
 
 
 def masked_url(url: str) -> str:
@@ -44,8 +46,7 @@ def add_channel(session: Session, data: ChannelCreate) -> Channel:
         events=sorted({event.value for event in data.events}),
     )
     session.add(channel)
-    session.commit()
-    session.refresh(channel)
+    session.flush()  # the id is answered to the caller
     return channel
 
 
@@ -54,23 +55,17 @@ def list_channels(session: Session) -> list[Channel]:
 
 
 def get_channel(session: Session, channel_id: int) -> Channel:
-    channel = session.get(Channel, channel_id)
-    if channel is None:
-        raise NotFound("channel", channel_id)
-    return channel
+    return get_or_raise(session, Channel, channel_id)
 
 
-def update_channel(session: Session, channel_id: int, changes: dict[str, object]) -> Channel:
+def update_channel(session: Session, channel_id: int, changes: dict[str, Any]) -> Channel:
     channel = get_channel(session, channel_id)
     if changes.get("enabled") is not None:
         channel.enabled = bool(changes["enabled"])
     if changes.get("events") is not None:
         channel.events = sorted({str(event) for event in changes["events"]})
-    session.commit()
-    session.refresh(channel)
     return channel
 
 
 def remove_channel(session: Session, channel_id: int) -> None:
     session.delete(get_channel(session, channel_id))
-    session.commit()

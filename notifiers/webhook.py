@@ -14,18 +14,10 @@ from datetime import datetime
 
 import httpx
 
-from notifiers.base import (
-    ChannelConfig,
-    DeliveryOutcome,
-    Message,
-    check_secret,
-    epoch_seconds,
-    hmac_sha256_b64,
-    iso_utc,
-    json_bytes,
-    require_http_url,
-    status_outcome,
-)
+from notifiers.answers import json_bytes, status_outcome
+from notifiers.credentials import require_http_url
+from notifiers.message import ChannelConfig, DeliveryOutcome, Message
+from notifiers.signing import check_secret, epoch_seconds, hmac_sha256_b64, iso_utc
 
 KIND = "webhook"
 LABEL = "Webhook"

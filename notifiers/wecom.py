@@ -4,20 +4,11 @@ from datetime import datetime
 
 import httpx
 
-from notifiers.base import (
-    ChannelConfig,
-    DeliveryOutcome,
-    Message,
-    coded_outcome,
-    json_request,
-    link_line,
-    neutralise,
-    no_secret_expected,
-    one_line,
-    require_http_url,
-    split_lines,
-    utf8_len,
-)
+from incidents.outbox import neutralise
+from notifiers.answers import coded_outcome, json_request
+from notifiers.credentials import no_secret_expected, require_http_url
+from notifiers.message import ChannelConfig, DeliveryOutcome, Message
+from notifiers.text import link_line, one_line, split_lines, utf8_len
 
 KIND = "wecom"
 LABEL = "WeCom"

@@ -109,6 +109,7 @@ def auth(session: Session) -> dict[Role, dict[str, str]]:
     headers = {}
     for role in Role:
         _, plain = create_token(session, f"{role.value}-user", role)
+        session.commit()
         headers[role] = {"Authorization": f"Bearer {plain}"}
     return headers
 

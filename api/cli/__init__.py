@@ -7,8 +7,8 @@ import typer
 
 from api.cli import grading, incidents, notifications, reports, sources, tokens
 from api.cli.context import migrate_embedded_database
+from api.scheduler import build_scheduler
 from incidents.db import engine_for
-from incidents.jobs import build_scheduler
 from incidents.schema import upgrade_to_head
 from incidents.settings import get_settings
 
@@ -26,6 +26,13 @@ app.command("import")(reports.import_report)
 app.command("demo")(reports.demo)
 app.add_typer(notifications.channel_app, name="channel")
 app.add_typer(notifications.notifications_app, name="notifications")
+
+
+@app.callback()
+def read_times_on_the_team_calendar(context: typer.Context) -> None:
+    """Stabilog: stability incident log and postmortems for payment systems."""
+    # Times typed as flags are read, and times printed are shown, in the team's zone.
+    context.with_resource(get_settings().calendar.activated())
 
 
 @app.command()

@@ -3,18 +3,19 @@
 import getpass
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from typing import NoReturn
 
 import typer
 from pydantic import ValidationError
 from sqlmodel import Session
 
+from incidents.actors import Actor
 from incidents.db import engine_for
 from incidents.errors import Invalid, NotFound
 from incidents.grading import GradingPolicy, load_policy
-from incidents.models import Role
+from incidents.models import Role, parse_amount
 from incidents.schema import upgrade_to_head
-from incidents.service import Actor
 from incidents.settings import get_settings
 
 
@@ -40,6 +41,15 @@ def flag(field: str) -> str:
     return "--" + field.replace("_", "-")
 
 
+def read_amount(text: str) -> Decimal:
+    """`typer.Option(parser=read_amount)`: money read as the API reads it (6,000,000 included); an
+    unreadable amount is a usage error saying why."""
+    try:
+        return parse_amount(text)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
 def fail(message: str) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code=2)
@@ -62,7 +72,10 @@ def reported() -> Iterator[None]:
 
 @contextmanager
 def open_session() -> Iterator[Session]:
+    """One transaction per command: committed when the command's work is done, rolled back
+    whole when it raised (domain functions never commit; see docs/architecture.md)."""
     with reported():
         migrate_embedded_database()
         with Session(engine_for(get_settings().database_url), expire_on_commit=False) as session:
             yield session
+            session.commit()

@@ -1,28 +1,19 @@
 """`stabilog grading`: try the grading policy from the shell before an incident needs it."""
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from incidents.grading import GRADES, GradingPolicy, ImpactFacts, PolicyError, load_policy
+from api.cli.context import read_amount
+from incidents.grading import GRADES, GradingPolicy, PolicyError, load_policy
+from incidents.impact import facts_from
 
 app = typer.Typer(
     help="Grade an incident's impact A–D and check grading policy files.",
     no_args_is_help=True,
 )
-
-
-def _parse_amount(text: str) -> Decimal:
-    # On-call types amounts the way reports print them: 600,000 or 600_000.
-    try:
-        amount = Decimal(text.replace(",", "").replace("_", ""))
-    except InvalidOperation:
-        raise typer.BadParameter(f"{text!r} is not an amount in CNY") from None
-    if not amount.is_finite() or amount < 0:
-        raise typer.BadParameter(f"{text!r} is not an amount in CNY")
-    return amount
 
 
 def _load_or_exit(policy_file: Path | None) -> GradingPolicy:
@@ -41,7 +32,7 @@ def explain(
     ] = None,
     amount: Annotated[
         Decimal | None,
-        typer.Option(parser=_parse_amount, metavar="CNY", help="Money involved, in yuan."),
+        typer.Option(parser=read_amount, metavar="CNY", help="Money involved, in yuan."),
     ] = None,
     core: Annotated[
         bool, typer.Option("--core/--non-core", help="Whether a core payment path was hit.")
@@ -52,9 +43,15 @@ def explain(
     impact_minutes: Annotated[
         int | None, typer.Option(min=0, help="Minutes of business impact.")
     ] = None,
-    no_business_impact: Annotated[
-        bool, typer.Option("--no-business-impact", help="An ungraded stability event.")
-    ] = False,
+    business_impact: Annotated[
+        bool | None,
+        typer.Option(
+            "--business-impact/--no-business-impact",
+            help="Whether business was hit; when not given, any quantity or --regulatory means"
+            " it was, as when filing.",
+            show_default=False,
+        ),
+    ] = None,
     policy_file: Annotated[
         Path | None,
         typer.Option(
@@ -65,16 +62,18 @@ def explain(
         ),
     ] = None,
 ) -> None:
-    """Print the grade an impact gets and every rule that fired."""
+    """Print the grade an impact gets and every rule that fired, as filing would grade it."""
     policy = _load_or_exit(policy_file)
-    facts = ImpactFacts(
-        business_impact=not no_business_impact,
-        failed_orders=failed_orders,
-        failed_transactions=failed_transactions,
-        amount_cny=amount,
-        core_system=core,
-        regulatory=regulatory,
-        impact_minutes=impact_minutes,
+    facts = facts_from(
+        {
+            "business_impact": business_impact,
+            "failed_orders": failed_orders,
+            "failed_transactions": failed_transactions,
+            "amount_cny": amount,
+            "core_system": core,
+            "regulatory": regulatory,
+            "impact_minutes": impact_minutes,
+        }
     )
     result = policy.evaluate(facts)
     if result.grade is None:

@@ -6,12 +6,18 @@ from typing import Annotated
 
 import typer
 
-from api.cli.context import cli_actor, current_policy, fail, flag, open_session, reported
+from api.cli.context import (
+    cli_actor,
+    current_policy,
+    fail,
+    flag,
+    open_session,
+    read_amount,
+    reported,
+)
 from incidents import service
 from incidents.models import Detection, Grade, IncidentCreate, IncidentStatus
 from incidents.settings import get_settings
-from incidents.timeparse import to_local
-from incidents.weeks import parse_week
 
 app = typer.Typer(help="File and list incidents.", no_args_is_help=True)
 
@@ -43,7 +49,7 @@ def file_incident(
     failed_transactions: Annotated[int | None, typer.Option()] = None,
     affected_users: Annotated[int | None, typer.Option()] = None,
     impact_minutes: Annotated[int | None, typer.Option()] = None,
-    amount_cny: Annotated[Decimal | None, typer.Option(parser=Decimal)] = None,
+    amount_cny: Annotated[Decimal | None, typer.Option(parser=read_amount, metavar="CNY")] = None,
     core_system: Annotated[bool, typer.Option("--core-system/--non-core-system")] = False,
     regulatory: Annotated[bool, typer.Option()] = False,
     remediation: Annotated[str | None, typer.Option(help="处置")] = None,
@@ -64,7 +70,11 @@ def file_incident(
         data = IncidentCreate.model_validate(fields)
     with open_session() as session:
         incident = service.create_incident(
-            session, data, actor=cli_actor(), policy=current_policy()
+            session,
+            data,
+            actor=cli_actor(),
+            policy=current_policy(),
+            calendar=get_settings().calendar,
         )
     grade = incident.grade or "ungraded"
     typer.echo(f"filed incident {incident.id} ({grade}: {incident.grade_reason})")
@@ -80,11 +90,11 @@ def list_incidents(
     limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
 ) -> None:
     """List incidents, newest first."""
-    settings = get_settings()
+    calendar = get_settings().calendar
     chosen_week = None
     if week is not None:
         with reported():
-            chosen_week = parse_week(week, settings.week_numbering, settings.report_day)
+            chosen_week = calendar.parse_week(week)
     criteria = service.IncidentFilter(
         week=chosen_week,
         grade=grade,
@@ -93,9 +103,9 @@ def list_incidents(
         text=q,
     )
     with open_session() as session:
-        items, total = service.list_incidents(session, criteria, limit=limit, offset=0)
+        items, total = service.list_incidents(session, criteria, calendar, limit=limit, offset=0)
     for incident in items:
-        detected = to_local(incident.detected_at, settings.tz).strftime("%Y-%m-%d %H:%M")
+        detected = f"{calendar.local(incident.detected_at):%Y-%m-%d %H:%M}"
         typer.echo(
             f"{incident.id}\t{detected}\t{incident.grade or '-'}\t{incident.system or '-'}"
             f"\t{incident.status}\t{incident.title}"

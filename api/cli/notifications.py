@@ -5,10 +5,10 @@ from typing import Annotated
 import typer
 
 from api.cli.context import open_session
+from incidents import outbox
+from incidents.outbox import ChannelCreate, ChannelKind, NotificationStatus
 from incidents.settings import get_settings
-from incidents.timeparse import to_local
-from notifiers import outbox, subscriptions
-from notifiers.models import ChannelCreate, ChannelKind, NotificationStatus
+from notifiers import subscriptions
 
 channel_app = typer.Typer(
     help="Chat robots, e-mail and webhooks that get messages.", no_args_is_help=True
@@ -36,7 +36,9 @@ def add(
     """Add a channel; a malformed URL or an unknown event is refused."""
     with open_session() as session:
         subscribed = [event.strip() for event in events.split(",")]
-        data = ChannelCreate(kind=kind, name=name, url=url, secret=secret, events=subscribed)
+        data = ChannelCreate.model_validate(
+            {"kind": kind, "name": name, "url": url, "secret": secret, "events": subscribed}
+        )
         channel = subscriptions.add_channel(session, data)
     typer.echo(f"channel {channel.id} {channel.kind} {channel.name}: {', '.join(channel.events)}")
 
@@ -68,11 +70,11 @@ def notifications(
     """List the outbox, newest first (e.g. --status failed)."""
     if context.invoked_subcommand is not None:
         return
-    tz = get_settings().tz
+    calendar = get_settings().calendar
     with open_session() as session:
         items, total = outbox.list_notifications(session, status, limit=limit, offset=0)
     for item in items:
-        when = f"{to_local(item.created_at, tz):%Y-%m-%d %H:%M}"
+        when = f"{calendar.local(item.created_at):%Y-%m-%d %H:%M}"
         error = f"\t{item.last_error}" if item.last_error else ""
         typer.echo(
             f"{item.id}\t{when}\t{item.status}\t{item.attempts}\t{item.event}\t{item.title}{error}"

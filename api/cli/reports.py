@@ -1,29 +1,29 @@
 """`stabilog report`, `stabilog figures`: the weekly section and the figures only people know."""
 
+import inspect
 import json
-from decimal import Decimal
 from typing import Annotated, Literal
 
 import typer
 
 from api.cli.context import cli_actor, current_policy, open_session, reported
+from api.scheduler import outbox_job
 from incidents import figures, report
+from incidents.db import engine_for
 from incidents.demo import load_demo
 from incidents.importer import import_weekly
 from incidents.jobs import queue_weekly_report
 from incidents.settings import get_settings
-from incidents.weeks import Week, parse_week
+from incidents.weeks import Week
 from notifiers.delivery import shared_client
-from notifiers.outbox import deliver_due
 
 report_app = typer.Typer(help="The weekly stability section.", no_args_is_help=True)
 figures_app = typer.Typer(help="Weekly figures: 支付成功率, 健康分, 排名.", no_args_is_help=True)
 
 
 def chosen_week(text: str) -> Week:
-    settings = get_settings()
     with reported():
-        return parse_week(text, settings.week_numbering, settings.report_day)
+        return get_settings().calendar.parse_week(text)
 
 
 @report_app.command("weekly")
@@ -38,15 +38,16 @@ def weekly(
     """Print the week's 【系统运行数据】 and 生产稳定性事件."""
     settings = get_settings()
     chosen = chosen_week(week)
-    with open_session() as session:
-        if send:
+    if send:
+        with open_session() as session:
             queued = queue_weekly_report(session, chosen, settings)
-            result = deliver_due(session, client=shared_client())
-            typer.echo(
-                f"queued for {queued} channel(s); sent {result.sent}, retrying {result.retrying},"
-                f" failed {result.failed}",
-                err=True,
-            )
+        result = outbox_job(engine_for(settings.database_url), shared_client(), settings)
+        typer.echo(
+            f"queued for {queued} channel(s); sent {result.sent}, retrying {result.retrying},"
+            f" failed {result.failed}",
+            err=True,
+        )
+    with open_session() as session:
         built = report.build(session, chosen, settings, lang or settings.report_lang)
         if format == "json":
             typer.echo(json.dumps(report.to_json(built), ensure_ascii=False, indent=2))
@@ -56,27 +57,42 @@ def weekly(
             typer.echo(report.to_markdown(built), nl=False)
 
 
-Figure = Annotated[Decimal | None, typer.Option(parser=Decimal)]
-
-
-@figures_app.command("set")
-def set_figures(
-    week: Annotated[str, typer.Argument(help="a date inside the week, or 2023-W37")],
-    deposit_success_rate: Figure = None,
-    payout_success_rate: Figure = None,
-    first_pay_success_rate: Figure = None,
-    health_score: Figure = None,
-    health_rank: Figure = None,
-) -> None:
+def set_figures(week: str, **given: str | None) -> None:
     """Set the week's figures (rates in percent, e.g. --deposit-success-rate 99.998)."""
-    values = {
-        name: value for name, value in locals().items() if name != "week" and value is not None
-    }
     chosen = chosen_week(week)
+    with reported():
+        typed = {name: value for name, value in given.items() if value is not None}
+        values = figures.FigureValues.model_validate(typed).model_dump(exclude_none=True)
     with open_session() as session:
         stored = figures.set_figures(session, chosen, values, actor_name=cli_actor().name)
     for name, value in stored.items():
         typer.echo(f"{name}\t{value.normalize():f}")
+
+
+def _figure_option(kind: figures.FigureKind) -> inspect.Parameter:
+    """`--deposit-success-rate` and the like: read as the API reads its body, by FigureValues."""
+    unit = ", in percent" if kind.unit == "%" else ""
+    option = typer.Option(metavar="NUMBER", help=f"{kind.zh} ({kind.en}{unit})")
+    return inspect.Parameter(
+        kind.name,
+        inspect.Parameter.KEYWORD_ONLY,
+        default=None,
+        annotation=Annotated[str | None, option],
+    )
+
+
+# One option per figure in figures.FIGURES, so a new figure needs no change here.
+set_figures.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+    [
+        inspect.Parameter(
+            "week",
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+            annotation=Annotated[str, typer.Argument(help="a date inside the week, or 2023-W37")],
+        ),
+        *(_figure_option(kind) for kind in figures.FIGURES.values()),
+    ]
+)
+figures_app.command("set")(set_figures)
 
 
 def import_report(

@@ -2,7 +2,7 @@ from fastapi import APIRouter, Request, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
-from api.deps import OncallDep, PolicyDep, SessionDep
+from api.deps import OncallDep, PolicyDep, SessionDep, SettingsDep
 from incidents.errors import Invalid
 from incidents.importer import import_weekly
 from incidents.models import IncidentPublic
@@ -25,7 +25,11 @@ class ImportAnswer(BaseModel):
     },
 )
 async def import_weekly_report(
-    request: Request, session: SessionDep, actor: OncallDep, policy: PolicyDep
+    request: Request,
+    session: SessionDep,
+    actor: OncallDep,
+    policy: PolicyDep,
+    settings: SettingsDep,
 ) -> ImportAnswer:
     """A weekly report in the seed's format; creates the stability events it lists, once."""
     try:
@@ -38,7 +42,7 @@ async def import_weekly_report(
         text,
         actor=actor,
         policy=policy,
-        settings=request.app.state.settings,
+        settings=settings,
     )
     return ImportAnswer(
         week=result.week.label,

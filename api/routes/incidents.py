@@ -1,65 +1,71 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, Field
 
-from api.deps import Id, OncallDep, PageDep, PolicyDep, SessionDep, ViewerDep
+from api.deps import CalendarDep, Id, OncallDep, PageDep, PolicyDep, SessionDep, ViewerDep
 from api.pagination import ListPage
 from incidents import audit, postmortems, service
 from incidents.models import (
+    ActionItem,
     ActionItemCreate,
     ActionItemPublic,
+    AuditEntry,
     AuditEntryPublic,
     Grade,
+    Incident,
     IncidentCreate,
     IncidentPublic,
     IncidentStatus,
     IncidentUpdate,
-    Moment,
+    Postmortem,
     PostmortemPublic,
     PostmortemWrite,
+    QueryMoment,
+    TimelineEntry,
     TimelineEntryCreate,
     TimelineEntryPublic,
+    WriteModel,
 )
-from incidents.weeks import parse_week
 
 router = APIRouter(prefix="/incidents", tags=["incidents"])
 
 
-class GradeOverride(BaseModel):
+class GradeOverride(WriteModel):
     grade: Grade | None = Field(description="A–D, or null to hand the grade back to the policy")
     reason: str = Field(min_length=1, max_length=2000)
 
 
 class IncidentQuery(BaseModel):
     week: str | None = Field(None, max_length=20, description="a date inside it or 2023-W37")
-    from_: Moment | None = Field(None, alias="from")
-    to: Moment | None = None
+    from_: QueryMoment | None = Field(None, alias="from")
+    to: QueryMoment | None = None
     grade: Grade | None = None
     system: str | None = Field(None, max_length=100)
     status: IncidentStatus | None = None
     q: str | None = Field(None, max_length=200)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=IncidentPublic)
 def file_incident(
-    data: IncidentCreate, session: SessionDep, actor: OncallDep, policy: PolicyDep
-) -> IncidentPublic:
-    return service.create_incident(session, data, actor=actor, policy=policy)
+    data: IncidentCreate,
+    session: SessionDep,
+    actor: OncallDep,
+    policy: PolicyDep,
+    calendar: CalendarDep,
+) -> Incident:
+    return service.create_incident(session, data, actor=actor, policy=policy, calendar=calendar)
 
 
 @router.get("")
 def list_incidents(
-    request: Request,
     query: Annotated[IncidentQuery, Query()],
     page: PageDep,
     session: SessionDep,
     actor: ViewerDep,
+    calendar: CalendarDep,
 ) -> ListPage[IncidentPublic]:
-    settings = request.app.state.settings
-    week = None
-    if query.week is not None:
-        week = parse_week(query.week, settings.week_numbering, settings.report_day)
+    week = calendar.parse_week(query.week) if query.week is not None else None
     criteria = service.IncidentFilter(
         week=week,
         detected_from=query.from_,
@@ -69,81 +75,101 @@ def list_incidents(
         status=query.status,
         text=query.q,
     )
-    items, total = service.list_incidents(session, criteria, limit=page.limit, offset=page.offset)
-    return ListPage(items=items, total=total, limit=page.limit, offset=page.offset)
+    return ListPage.of(
+        service.list_incidents(session, criteria, calendar, limit=page.limit, offset=page.offset),
+        page,
+    )
 
 
-@router.get("/{incident_id}")
-def read_incident(incident_id: Id, session: SessionDep, actor: ViewerDep) -> IncidentPublic:
+@router.get("/{incident_id}", response_model=IncidentPublic)
+def read_incident(incident_id: Id, session: SessionDep, actor: ViewerDep) -> Incident:
     return service.get_incident(session, incident_id)
 
 
-@router.patch("/{incident_id}")
+@router.patch("/{incident_id}", response_model=IncidentPublic)
 def edit_incident(
     incident_id: Id,
     data: IncidentUpdate,
     session: SessionDep,
     actor: OncallDep,
     policy: PolicyDep,
-) -> IncidentPublic:
+    calendar: CalendarDep,
+) -> Incident:
     changes = data.model_dump(exclude_unset=True)
-    return service.update_incident(session, incident_id, changes, actor=actor, policy=policy)
+    return service.update_incident(
+        session, incident_id, changes, actor=actor, policy=policy, calendar=calendar
+    )
 
 
-@router.post("/{incident_id}/grade")
+@router.post("/{incident_id}/grade", response_model=IncidentPublic)
 def override_grade(
     incident_id: Id,
     data: GradeOverride,
     session: SessionDep,
     actor: OncallDep,
     policy: PolicyDep,
-) -> IncidentPublic:
+    calendar: CalendarDep,
+) -> Incident:
     return service.override_grade(
-        session, incident_id, data.grade, data.reason, actor=actor, policy=policy
+        session,
+        incident_id,
+        data.grade,
+        data.reason,
+        actor=actor,
+        policy=policy,
+        calendar=calendar,
     )
 
 
-@router.get("/{incident_id}/audit")
-def audit_trail(incident_id: Id, session: SessionDep, actor: ViewerDep) -> list[AuditEntryPublic]:
+@router.get("/{incident_id}/audit", response_model=list[AuditEntryPublic])
+def audit_trail(incident_id: Id, session: SessionDep, actor: ViewerDep) -> list[AuditEntry]:
     service.get_incident(session, incident_id)
     return audit.trail(session, incident_id)
 
 
-@router.post("/{incident_id}/timeline", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/{incident_id}/timeline",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TimelineEntryPublic,
+)
 def add_timeline_entry(
     incident_id: Id, data: TimelineEntryCreate, session: SessionDep, actor: OncallDep
-) -> TimelineEntryPublic:
+) -> TimelineEntry:
     return postmortems.add_timeline_entry(session, incident_id, data, actor=actor)
 
 
-@router.get("/{incident_id}/timeline")
-def read_timeline(
-    incident_id: Id, session: SessionDep, actor: ViewerDep
-) -> list[TimelineEntryPublic]:
+@router.get("/{incident_id}/timeline", response_model=list[TimelineEntryPublic])
+def read_timeline(incident_id: Id, session: SessionDep, actor: ViewerDep) -> list[TimelineEntry]:
     return postmortems.timeline(session, incident_id)
 
 
-@router.put("/{incident_id}/postmortem")
+@router.put("/{incident_id}/postmortem", response_model=PostmortemPublic)
 def write_postmortem(
-    incident_id: Id, data: PostmortemWrite, session: SessionDep, actor: OncallDep
-) -> PostmortemPublic:
-    return postmortems.put_postmortem(session, incident_id, data, actor=actor)
+    incident_id: Id,
+    data: PostmortemWrite,
+    session: SessionDep,
+    actor: OncallDep,
+    calendar: CalendarDep,
+) -> Postmortem:
+    return postmortems.put_postmortem(session, incident_id, data, actor=actor, calendar=calendar)
 
 
-@router.get("/{incident_id}/postmortem")
-def read_postmortem(incident_id: Id, session: SessionDep, actor: ViewerDep) -> PostmortemPublic:
+@router.get("/{incident_id}/postmortem", response_model=PostmortemPublic)
+def read_postmortem(incident_id: Id, session: SessionDep, actor: ViewerDep) -> Postmortem:
     return postmortems.get_postmortem(session, incident_id)
 
 
-@router.post("/{incident_id}/action-items", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/{incident_id}/action-items",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ActionItemPublic,
+)
 def add_action_item(
     incident_id: Id, data: ActionItemCreate, session: SessionDep, actor: OncallDep
-) -> ActionItemPublic:
+) -> ActionItem:
     return postmortems.add_action_item(session, incident_id, data, actor=actor)
 
 
-@router.get("/{incident_id}/action-items")
-def read_action_items(
-    incident_id: Id, session: SessionDep, actor: ViewerDep
-) -> list[ActionItemPublic]:
+@router.get("/{incident_id}/action-items", response_model=list[ActionItemPublic])
+def read_action_items(incident_id: Id, session: SessionDep, actor: ViewerDep) -> list[ActionItem]:
     return postmortems.action_items(session, incident_id)

@@ -4,14 +4,16 @@ from fastapi import APIRouter, Query, status
 
 from api.deps import AdminDep, Id, OncallDep, PageDep, SessionDep, ViewerDep
 from api.pagination import ListPage
-from notifiers import outbox, subscriptions
-from notifiers.models import (
+from incidents import outbox
+from incidents.outbox import (
     ChannelCreate,
     ChannelPublic,
     ChannelUpdate,
+    Notification,
     NotificationPublic,
     NotificationStatus,
 )
+from notifiers import subscriptions
 
 router = APIRouter(tags=["notifications"])
 
@@ -47,12 +49,11 @@ def list_notifications(
     status: Annotated[NotificationStatus | None, Query()] = None,
 ) -> ListPage[NotificationPublic]:
     """The outbox: what was sent, what is waiting, and what failed for good (with why)."""
-    items, total = outbox.list_notifications(session, status, limit=page.limit, offset=page.offset)
-    return ListPage(items=items, total=total, limit=page.limit, offset=page.offset)
+    return ListPage.of(
+        outbox.list_notifications(session, status, limit=page.limit, offset=page.offset), page
+    )
 
 
-@router.post("/notifications/{notification_id}/retry")
-def retry_notification(
-    notification_id: Id, session: SessionDep, actor: OncallDep
-) -> NotificationPublic:
+@router.post("/notifications/{notification_id}/retry", response_model=NotificationPublic)
+def retry_notification(notification_id: Id, session: SessionDep, actor: OncallDep) -> Notification:
     return outbox.retry(session, notification_id)

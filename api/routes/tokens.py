@@ -2,7 +2,7 @@ from fastapi import APIRouter, status
 
 from api.deps import AdminDep, Id, SessionDep
 from incidents import tokens
-from incidents.models import ApiTokenCreate, ApiTokenPublic
+from incidents.models import ApiToken, ApiTokenCreate, ApiTokenPublic
 
 router = APIRouter(prefix="/tokens", tags=["tokens"])
 
@@ -18,11 +18,11 @@ def create_token(data: ApiTokenCreate, session: SessionDep, actor: AdminDep) -> 
     return IssuedToken.model_validate(row, update={"token": plain})
 
 
-@router.get("")
-def list_tokens(session: SessionDep, actor: AdminDep) -> list[ApiTokenPublic]:
+@router.get("", response_model=list[ApiTokenPublic])
+def list_tokens(session: SessionDep, actor: AdminDep) -> list[ApiToken]:
     return tokens.list_tokens(session)
 
 
-@router.delete("/{token_id}")
-def revoke_token(token_id: Id, session: SessionDep, actor: AdminDep) -> ApiTokenPublic:
+@router.delete("/{token_id}", response_model=ApiTokenPublic)
+def revoke_token(token_id: Id, session: SessionDep, actor: AdminDep) -> ApiToken:
     return tokens.revoke_token(session, token_id)

@@ -4,7 +4,6 @@ the follow-up clock of 报警5分钟跟进率 running beside it."""
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -12,24 +11,23 @@ from pydantic import ValidationError
 from sqlmodel import Session
 
 from api.deps import PolicyDep, SessionDep
+from api.pagination import PAGE_ROWS, page_links, page_offset
 from api.web.auth import FormData, FormWriter, PageActor, safe_next
 from api.web.forms import RowId, field_errors
 from api.web.rendering import PageRoute, render, see_other
-from incidents.alerts import follow_up
+from incidents.alerts import service
 from incidents.alerts.models import Alert, AlertStatus, Verdict
 from incidents.alerts.sources import list_sources
 from incidents.db import utcnow
 from incidents.errors import Invalid
-from incidents.models import Role
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
-PAGE_SIZE = 50
 Show = Literal["firing", "unfollowed", "all"]
-FILTERS: dict[str, follow_up.AlertFilter] = {
-    "firing": follow_up.AlertFilter(status=AlertStatus.firing),
-    "unfollowed": follow_up.AlertFilter(followed_up=False),
-    "all": follow_up.AlertFilter(),
+FILTERS: dict[str, service.AlertFilter] = {
+    "firing": service.AlertFilter(status=AlertStatus.firing),
+    "unfollowed": service.AlertFilter(followed_up=False),
+    "all": service.AlertFilter(),
 }
 
 
@@ -61,14 +59,12 @@ def _inbox(
     errors: dict[int, str] | None = None,
     status: int = 200,
 ) -> HTMLResponse:
-    offset = (page - 1) * PAGE_SIZE
-    items, total = follow_up.list_alerts(session, FILTERS[show], limit=PAGE_SIZE, offset=offset)
+    items, total = service.list_alerts(
+        session, FILTERS[show], limit=PAGE_ROWS, offset=page_offset(page)
+    )
     now = utcnow()
     minutes = request.app.state.settings.follow_up_minutes
     sources = {source.id: source.name for source in list_sources(session)}
-
-    def page_url(number: int) -> str:
-        return "/alerts?" + urlencode({"show": show, "page": number})
 
     return render(
         request,
@@ -77,14 +73,8 @@ def _inbox(
             "rows": [(alert, clock_of(alert, now, minutes)) for alert in items],
             "sources": sources,
             "show": show,
-            "total": total,
-            "first": offset + 1 if items else 0,
-            "last": offset + len(items),
-            "prev_url": page_url(page - 1) if page > 1 else None,
-            "next_url": page_url(page + 1) if offset + len(items) < total else None,
-            "here": page_url(page),
+            **page_links("/alerts", {"show": show}, page, len(items), total),
             "errors": errors or {},
-            "can_write": request.state.actor.role.rank >= Role.oncall.rank,
         },
         status=status,
     )
@@ -124,7 +114,7 @@ def _refused(
 def acknowledge(
     alert_id: RowId, session: SessionDep, actor: FormWriter, form: FormData
 ) -> Response:
-    follow_up.acknowledge(session, alert_id, actor=actor)
+    service.acknowledge(session, alert_id, actor=actor)
     return see_other(f"{_back(form)}#alert-{alert_id}")
 
 
@@ -140,7 +130,7 @@ def judge(
         problems = field_errors(exc)
         message = "; ".join(f"{field}: {text}" for field, text in problems.items())
         return _refused(request, session, form, alert_id, message)
-    follow_up.judge(session, alert_id, verdict.valid, verdict.note, actor=actor)
+    service.judge(session, alert_id, verdict.valid, verdict.note, actor=actor)
     return see_other(f"{_back(form)}#alert-{alert_id}")
 
 
@@ -154,7 +144,9 @@ def promote(
     form: FormData,
 ) -> Response:
     try:
-        incident = follow_up.promote(session, alert_id, actor=actor, policy=policy)
+        incident = service.promote(
+            session, alert_id, actor=actor, policy=policy, calendar=request.app.state.calendar
+        )
     except Invalid as exc:
         session.rollback()
         return _refused(request, session, form, alert_id, exc.message)

@@ -16,8 +16,8 @@ from fastapi import Depends, Request
 from starlette.datastructures import ImmutableMultiDict
 
 from api.deps import SessionDep
+from incidents.actors import Actor
 from incidents.models import Role
-from incidents.service import Actor
 from incidents.tokens import authenticate
 
 TOKEN_COOKIE = "stabilog_token"
@@ -60,12 +60,11 @@ def safe_next(next_url: str | None) -> str:
 
 
 def page_actor(request: Request, session: SessionDep) -> Actor:
-    token = request.cookies.get(TOKEN_COOKIE)
-    row = authenticate(session, token) if token else None
-    if row is None:
+    token = request.cookies.get(TOKEN_COOKIE) or ""
+    actor = authenticate(session, token) if token else None
+    if actor is None:
         here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise SignInRequired(here if request.method == "GET" else "/")
-    actor = Actor(name=row.name, role=Role(row.role))
     # The templates show who is signed in and put the CSRF token into every form.
     request.state.actor = actor
     request.state.csrf = csrf_token(token)
@@ -77,14 +76,21 @@ PageActor = Annotated[Actor, Depends(page_actor)]
 
 def require_page_role(role: Role):
     def check(actor: PageActor) -> Actor:
-        if actor.role.rank < role.rank:
+        if not actor.role.at_least(role):
             raise PageForbidden("forbidden_role", role)
         return actor
 
     return check
 
 
-OncallPage = Annotated[Actor, Depends(require_page_role(Role.oncall))]
+# The role that may write through the pages (file, edit, acknowledge); below it, pages are read.
+WRITER_ROLE = Role.oncall
+OncallPage = Annotated[Actor, Depends(require_page_role(WRITER_ROLE))]
+
+
+def can_write(actor: Actor | None) -> bool:
+    """Whether the pages offer `actor` their forms; `form_writer` refuses the rest anyway."""
+    return actor is not None and actor.role.at_least(WRITER_ROLE)
 
 
 async def submitted_form(request: Request) -> ImmutableMultiDict:
@@ -104,8 +110,8 @@ def form_writer(request: Request, actor: PageActor, form: FormData) -> Actor:
     expected = request.state.csrf
     if not hmac.compare_digest(str(form.get(CSRF_FIELD, "")), expected):
         raise PageForbidden("csrf_failed")
-    if actor.role.rank < Role.oncall.rank:
-        raise PageForbidden("forbidden_role", Role.oncall)
+    if not can_write(actor):
+        raise PageForbidden("forbidden_role", WRITER_ROLE)
     return actor
 
 

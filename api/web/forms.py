@@ -1,11 +1,10 @@
 """Between HTML forms and the domain's models: text fields in, field-named errors out."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Annotated
 
 from fastapi import Path
 from pydantic import ValidationError
-from starlette.datastructures import ImmutableMultiDict
 
 from incidents.errors import Invalid
 
@@ -17,7 +16,7 @@ CHECKED = frozenset({"on", "true", "1", "yes"})
 TRI_STATE = {"yes": True, "no": False}
 
 
-def given(form: ImmutableMultiDict, names: Iterable[str]) -> dict[str, str]:
+def given(form: Mapping[str, str], names: Iterable[str]) -> dict[str, str]:
     """The fields filled in, stripped; an empty field is a field not given."""
     values = {}
     for name in names:
@@ -27,11 +26,11 @@ def given(form: ImmutableMultiDict, names: Iterable[str]) -> dict[str, str]:
     return values
 
 
-def checked(form: ImmutableMultiDict, name: str) -> bool:
+def checked(form: Mapping[str, str], name: str) -> bool:
     return form.get(name, "").lower() in CHECKED
 
 
-def tri_state(form: ImmutableMultiDict, name: str) -> bool | None:
+def tri_state(form: Mapping[str, str], name: str) -> bool | None:
     """A select of "" (let the domain decide), "yes" and "no"."""
     return TRI_STATE.get(form.get(name, ""))
 

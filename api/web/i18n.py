@@ -400,5 +400,5 @@ def page_lang(request: Request) -> Lang:
     """`?lang=` first (the switch), then the remembered choice, then Chinese."""
     for candidate in (request.query_params.get("lang"), request.cookies.get(LANG_COOKIE)):
         if candidate in LANGS:
-            return candidate  # type: ignore[return-value]
+            return candidate
     return DEFAULT_LANG

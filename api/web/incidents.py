@@ -2,9 +2,8 @@
 its timeline, remediation, postmortem and action items. Each write calls the function the JSON
 API calls and answers POST-redirect-GET; a refused value is shown beside its field."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -12,12 +11,15 @@ from pydantic import ValidationError
 from sqlmodel import Session
 
 from api.deps import PolicyDep, SessionDep
+from api.pagination import PAGE_ROWS, page_links, page_offset
 from api.web.auth import FormData, FormWriter, OncallPage, PageActor
 from api.web.forms import RowId, checked, field_errors, given, invalid_errors, tri_state
 from api.web.preview import preview_grade
 from api.web.rendering import PageRoute, render, see_other
 from incidents import postmortems, service
+from incidents.calendar import Calendar
 from incidents.errors import Invalid, NotFound
+from incidents.impact import GRADED_INPUT_FIELDS
 from incidents.models import (
     CLOSED_ACTION_STATUSES,
     ActionItemCreate,
@@ -32,34 +34,24 @@ from incidents.models import (
     Postmortem,
     PostmortemStatus,
     PostmortemWrite,
-    Role,
     RootCauseCategory,
     TimelineEntryCreate,
 )
-from incidents.timeparse import to_local
-from incidents.weeks import parse_week, week_of
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
-PAGE_SIZE = 50
-FILING_TEXT_FIELDS = (
-    "title",
-    "system",
-    "detected_at",
-    "occurred_at",
-    "recovered_at",
-    "detection",
-    "source",
-    "description",
-    "impact",
-    "failed_orders",
-    "failed_transactions",
-    "affected_users",
-    "impact_minutes",
-    "amount_cny",
-    "remediation",
-    "report_week",
-    "owner",
+# The filing form is IncidentCreate: a yes/no field is a checkbox, one that may also be left to
+# the domain (business_impact) a select of "", yes and no; every other field is typed text.
+FILING_CHECKBOXES = tuple(
+    name for name, info in IncidentCreate.model_fields.items() if info.annotation is bool
+)
+FILING_TRI_STATES = tuple(
+    name for name, info in IncidentCreate.model_fields.items() if info.annotation == bool | None
+)
+FILING_TEXT_FIELDS = tuple(
+    name
+    for name in IncidentCreate.model_fields
+    if name not in FILING_CHECKBOXES and name not in FILING_TRI_STATES
 )
 EDIT_FIELDS = ("status", "owner", "recovered_at", "resolved_at", "remediation")
 EDIT_TIMES = ("recovered_at", "resolved_at")
@@ -85,8 +77,8 @@ ENUMS = {
 }
 
 
-def _tz(request: Request):
-    return request.app.state.settings.tz
+def _calendar(request: Request) -> Calendar:
+    return request.app.state.calendar
 
 
 # The list ---------------------------------------------------------------------------------
@@ -104,12 +96,11 @@ def incident_list(
     q: str = Query("", max_length=200),
     page: int = Query(1, ge=1, le=200_000),
 ) -> HTMLResponse:
-    settings = request.app.state.settings
     errors: dict[str, str] = {}
     chosen_week = None
     if week.strip():
         try:
-            chosen_week = parse_week(week, settings.week_numbering, settings.report_day)
+            chosen_week = _calendar(request).parse_week(week)
         except Invalid as exc:
             errors["week"] = exc.message
     if grade and grade not in Grade.__members__:
@@ -123,26 +114,20 @@ def incident_list(
         status=IncidentStatus(status) if status and "status" not in errors else None,
         text=q.strip() or None,
     )
-    offset = (page - 1) * PAGE_SIZE
-    items, total = service.list_incidents(session, criteria, limit=PAGE_SIZE, offset=offset)
+    items, total = service.list_incidents(
+        session, criteria, _calendar(request), limit=PAGE_ROWS, offset=page_offset(page)
+    )
     filters = {"week": week, "grade": grade, "system": system, "status": status, "q": q}
     kept = {name: value for name, value in filters.items() if value}
-
-    def page_url(number: int) -> str:
-        return "/incidents?" + urlencode({**kept, "page": number})
 
     return render(
         request,
         "incidents.html",
         {
             "items": items,
-            "total": total,
-            "first": offset + 1 if items else 0,
-            "last": offset + len(items),
+            **page_links("/incidents", kept, page, len(items), total),
             "filters": filters,
             "errors": errors,
-            "prev_url": page_url(page - 1) if page > 1 else None,
-            "next_url": page_url(page + 1) if offset + len(items) < total else None,
             **ENUMS,
         },
         status=422 if errors else 200,
@@ -152,18 +137,38 @@ def incident_list(
 # Filing -----------------------------------------------------------------------------------
 
 
+def _filing_values(form: Mapping[str, str]) -> dict[str, Any]:
+    """The filing form as IncidentCreate takes it: empty fields and unanswered selects left out."""
+    values: dict[str, Any] = given(form, FILING_TEXT_FIELDS)
+    for name in FILING_CHECKBOXES:
+        values[name] = checked(form, name)
+    for name in FILING_TRI_STATES:
+        if (answer := tri_state(form, name)) is not None:
+            values[name] = answer
+    return values
+
+
 def _filing_page(
     request: Request,
-    values: dict[str, Any],
+    form: Mapping[str, str],
     errors: dict[str, str] | None = None,
     *,
     status: int = 200,
 ) -> HTMLResponse:
-    result = preview_grade(request.app.state.grading_policy, values, _tz(request))
+    values = _filing_values(form)
+    result = preview_grade(request.app.state.grading_policy, values)
+    # The selects are shown as chosen ("yes", "no" or ""), not as the bools they mean.
+    shown = values | {name: form.get(name, "") for name in FILING_TRI_STATES}
     return render(
         request,
         "incident_new.html",
-        {"values": values, "errors": errors or {}, "preview": result, **ENUMS},
+        {
+            "values": shown,
+            "errors": errors or {},
+            "preview": result,
+            "grade_fields": GRADED_INPUT_FIELDS,
+            **ENUMS,
+        },
         status=status,
     )
 
@@ -176,8 +181,8 @@ def filing_form(request: Request, actor: OncallPage) -> HTMLResponse:
 @router.get("/incidents/grade-preview")
 def grade_preview(request: Request, actor: PageActor) -> JSONResponse:
     """The grade and the rules that fired for the form as typed so far."""
-    values = {key: value[:200] for key, value in request.query_params.items()}
-    result = preview_grade(request.app.state.grading_policy, values, _tz(request))
+    form = {key: value[:200] for key, value in request.query_params.items()}
+    result = preview_grade(request.app.state.grading_policy, _filing_values(form))
     return JSONResponse(
         {"grade": result.grade, "reasons": list(result.reasons), "reason_text": result.reason_text}
     )
@@ -191,19 +196,16 @@ def file_incident(
     policy: PolicyDep,
     form: FormData,
 ) -> Response:
-    values: dict[str, Any] = given(form, FILING_TEXT_FIELDS)
-    values["core_system"] = checked(form, "core_system")
-    values["regulatory"] = checked(form, "regulatory")
-    shown = {**values, "business_impact": form.get("business_impact", "")}
-    if (business_impact := tri_state(form, "business_impact")) is not None:
-        values["business_impact"] = business_impact
     try:
-        data = IncidentCreate.model_validate(values)
-        incident = service.create_incident(session, data, actor=actor, policy=policy)
+        data = IncidentCreate.model_validate(_filing_values(form))
+        incident = service.create_incident(
+            session, data, actor=actor, policy=policy, calendar=_calendar(request)
+        )
     except ValidationError as exc:
-        return _filing_page(request, shown, field_errors(exc), status=422)
+        return _filing_page(request, form, field_errors(exc), status=422)
     except Invalid as exc:
-        return _filing_page(request, shown, invalid_errors(exc), status=422)
+        session.rollback()  # nothing of a refused filing is kept
+        return _filing_page(request, form, invalid_errors(exc), status=422)
     return see_other(f"/incidents/{incident.id}")
 
 
@@ -212,7 +214,7 @@ def file_incident(
 
 def _edit_defaults(incident: Incident, request: Request) -> dict[str, str]:
     """The edit form as rendered; a field posted back unchanged is not an edit."""
-    tz = _tz(request)
+    calendar = _calendar(request)
     defaults = {
         "status": str(incident.status),
         "owner": incident.owner or "",
@@ -220,7 +222,7 @@ def _edit_defaults(incident: Incident, request: Request) -> dict[str, str]:
     }
     for name in EDIT_TIMES:
         moment = getattr(incident, name)
-        defaults[name] = to_local(moment, tz).strftime("%Y-%m-%d %H:%M") if moment else ""
+        defaults[name] = f"{calendar.local(moment):%Y-%m-%d %H:%M}" if moment else ""
     return defaults
 
 
@@ -234,17 +236,12 @@ def _incident_page(
     errors: dict[str, str] | None = None,
     status: int = 200,
 ) -> HTMLResponse:
-    settings = request.app.state.settings
     incident = service.get_incident(session, incident_id)
     try:
         postmortem = postmortems.get_postmortem(session, incident_id)
     except NotFound:
         postmortem = None
-    if incident.report_week is not None:
-        week = week_of(incident.report_week, settings.week_numbering, settings.report_day)
-    else:
-        detected_on = to_local(incident.detected_at, settings.tz).date()
-        week = week_of(detected_on, settings.week_numbering, settings.report_day)
+    week = _calendar(request).report_week_of(incident.detected_at, incident.report_week)
     forms: dict[str, dict[str, Any]] = {
         "edit": _edit_defaults(incident, request),
         "timeline": {},
@@ -267,7 +264,6 @@ def _incident_page(
             "forms": forms,
             "form_name": form_name,
             "errors": errors or {},
-            "can_write": request.state.actor.role.rank >= Role.oncall.rank,
             **ENUMS,
         },
         status=status,
@@ -302,6 +298,7 @@ def _submit(
     try:
         write()
     except (ValidationError, Invalid) as exc:
+        session.rollback()  # nothing of a refused form is kept
         errors = field_errors(exc) if isinstance(exc, ValidationError) else invalid_errors(exc)
         return _incident_page(
             request,
@@ -338,7 +335,12 @@ def edit_incident(
     def write() -> None:
         data = IncidentUpdate.model_validate(changes)
         service.update_incident(
-            session, incident_id, data.model_dump(exclude_unset=True), actor=actor, policy=policy
+            session,
+            incident_id,
+            data.model_dump(exclude_unset=True),
+            actor=actor,
+            policy=policy,
+            calendar=_calendar(request),
         )
 
     return _submit(request, session, incident_id, form_name="edit", shown=posted, write=write)
@@ -378,7 +380,11 @@ def write_postmortem(
         form_name="postmortem",
         shown={**values, "reviewers": form.get("reviewers", "")},
         write=lambda: postmortems.put_postmortem(
-            session, incident_id, PostmortemWrite.model_validate(values), actor=actor
+            session,
+            incident_id,
+            PostmortemWrite.model_validate(values),
+            actor=actor,
+            calendar=_calendar(request),
         ),
         anchor="#postmortem",
     )

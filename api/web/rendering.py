@@ -19,10 +19,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from api.web.auth import PageForbidden, SignInRequired, sign_in_url
+from api.web.auth import PageForbidden, SignInRequired, can_write, sign_in_url
 from api.web.i18n import LANG_COOKIE, LANGS, WORDS, enum_word, page_lang
+from incidents.calendar import Calendar
 from incidents.errors import Forbidden, Invalid, NotFound
-from incidents.timeparse import to_local
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
@@ -55,8 +55,8 @@ def static_url(name: str) -> str:
     return f"/static/{name}?v={STATIC_VERSIONS[name]}"
 
 
-def _local_time(moment: datetime | None, tz: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    return "" if moment is None else to_local(moment, tz).strftime(fmt)
+def _local_time(moment: datetime | None, calendar: Calendar, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    return "" if moment is None else calendar.local(moment).strftime(fmt)
 
 
 def _percent(value: float | None, digits: int = 1) -> str:
@@ -92,19 +92,21 @@ def render(
     lang = page_lang(request)
     words = WORDS[lang]
     settings = request.app.state.settings
-    tz = settings.tz
+    calendar = request.app.state.calendar
+    actor = getattr(request.state, "actor", None)
     html = templates.get_template(name).render(
         request=request,
         lang=lang,
         t=words,
         word=lambda value: enum_word(words, value),
-        local=lambda moment, fmt="%Y-%m-%d %H:%M": _local_time(moment, tz, fmt),
-        actor=getattr(request.state, "actor", None),
+        local=lambda moment, fmt="%Y-%m-%d %H:%M": _local_time(moment, calendar, fmt),
+        actor=actor,
+        can_write=can_write(actor),
         csrf=getattr(request.state, "csrf", ""),
         lang_urls={code: with_lang(request, code) for code in LANGS},
         path=request.url.path,
         follow_up_minutes=settings.follow_up_minutes,
-        today=datetime.now(tz).date(),
+        today=calendar.today(),
         **(context or {}),
     )
     response = HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)

@@ -1,8 +1,6 @@
 """The week on a big screen: the stability section to paste, every metric with its parts, and
 twelve weeks of incidents by grade and of follow-up rates as server-drawn SVG."""
 
-from datetime import datetime
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
@@ -12,8 +10,8 @@ from api.web.charts import grade_chart, rate_chart
 from api.web.i18n import WORDS, page_lang
 from api.web.rendering import PageRoute, render, see_other
 from incidents import metrics, report
+from incidents.calendar import Calendar
 from incidents.metrics import weekly_series
-from incidents.weeks import parse_week, week_of
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -23,12 +21,8 @@ CHART_WEEKS = 12
 @router.get("/weeks", response_class=HTMLResponse)
 def this_week(request: Request, actor: PageActor, week: str = "") -> Response:
     """The current week, or the one typed into the week field."""
-    settings = request.app.state.settings
-    if week.strip():
-        chosen = parse_week(week, settings.week_numbering, settings.report_day)
-    else:
-        today = datetime.now(settings.tz).date()
-        chosen = week_of(today, settings.week_numbering, settings.report_day)
+    calendar: Calendar = request.app.state.calendar
+    chosen = calendar.parse_week(week) if week.strip() else calendar.week_of(calendar.today())
     return see_other(f"/weeks/{chosen.label}")
 
 
@@ -37,7 +31,7 @@ def week_page(request: Request, week: str, session: SessionDep, actor: PageActor
     settings = request.app.state.settings
     lang = page_lang(request)
     words = WORDS[lang]
-    chosen = parse_week(week, settings.week_numbering, settings.report_day)
+    chosen = settings.calendar.parse_week(week)
     built = report.build(session, chosen, settings, lang)
     weeks = [chosen.shifted(-back) for back in range(CHART_WEEKS - 1, -1, -1)]
     history = weekly_series(session, weeks, settings)

@@ -17,8 +17,8 @@ from sqlmodel import Session
 
 from incidents.alerts import parse_delivery_full
 from incidents.alerts.event import AlertEvent, Delivery
-from incidents.alerts.follow_up import auto_promote
 from incidents.alerts.models import Alert, AlertStatus
+from incidents.alerts.service import auto_promote
 from incidents.alerts.sources import source_for_webhook
 from incidents.db import dialect_insert, one_writer_at_a_time, utcnow
 from incidents.grading import GradingPolicy
@@ -218,6 +218,7 @@ def receive_delivery(
                         severities=settings.auto_promoted_severities,
                         window=timedelta(minutes=settings.auto_promote_window_minutes),
                         policy=policy,
+                        calendar=settings.calendar,
                     )
                     session.flush()
     return {

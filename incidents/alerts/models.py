@@ -8,7 +8,7 @@ from sqlalchemy import JSON, Index, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from incidents.db import UTCDateTime, utcnow
-from incidents.models import SHORT, Moment, OneLine, moment_column
+from incidents.models import SHORT, Moment, OneLine, WriteModel, moment_column
 
 
 class SourceKind(StrEnum):
@@ -33,14 +33,14 @@ class Source(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
 
-class SourceCreate(SQLModel):
+class SourceCreate(WriteModel):
     kind: SourceKind
     name: OneLine = Field(min_length=1, max_length=100)
     secret: str | None = Field(default=None, min_length=8, max_length=200)
     system_label: str = Field(default="service", min_length=1, max_length=100)
 
 
-class SourceUpdate(SQLModel):
+class SourceUpdate(WriteModel):
     name: OneLine | None = Field(default=None, min_length=1, max_length=100)
     enabled: bool | None = None
     system_label: str | None = Field(default=None, min_length=1, max_length=100)
@@ -145,12 +145,12 @@ class AlertPublic(SQLModel):
     first_follow_up_at: Moment | None
 
 
-class Verdict(SQLModel):
+class Verdict(WriteModel):
     valid: bool
     note: str | None = Field(default=None, max_length=2000)
 
 
-class Promotion(SQLModel):
+class Promotion(WriteModel):
     incident_id: int | None = Field(
         default=None,
         ge=1,

@@ -6,7 +6,8 @@ from sqlalchemy import Connection, Row, bindparam
 from sqlmodel import Session, col, select
 
 from incidents.alerts.models import Source, SourceCreate, SourceKind
-from incidents.errors import Invalid, NotFound
+from incidents.db import get_or_raise
+from incidents.errors import Invalid, refuse_clearing
 
 # Kinds whose senders sign their calls: without a secret there is nothing to check them with.
 KINDS_NEEDING_SECRET = frozenset({SourceKind.jiankongbao, SourceKind.generic})
@@ -27,16 +28,12 @@ def create_source(session: Session, data: SourceCreate) -> Source:
         raise Invalid("name", f"a source named {data.name!r} exists already")
     source = Source.model_validate(data, update={"key": _new_key()})
     session.add(source)
-    session.commit()
-    session.refresh(source)
+    session.flush()  # the id is answered to the caller
     return source
 
 
 def get_source(session: Session, source_id: int) -> Source:
-    source = session.get(Source, source_id)
-    if source is None:
-        raise NotFound("source", source_id)
-    return source
+    return get_or_raise(session, Source, source_id)
 
 
 def list_sources(session: Session) -> list[Source]:
@@ -50,12 +47,9 @@ def update_source(session: Session, source_id: int, changes: dict[str, object]) 
         clash = session.exec(select(Source).where(Source.name == new_name)).first()
         if clash is not None:
             raise Invalid("name", f"a source named {new_name!r} exists already")
+    refuse_clearing(changes, changes.keys())  # a source has no optional field to clear
     for name, value in changes.items():
-        if value is None:
-            raise Invalid(name, "cannot be cleared")
         setattr(source, name, value)
-    session.commit()
-    session.refresh(source)
     return source
 
 
@@ -63,8 +57,6 @@ def rotate_key(session: Session, source_id: int) -> Source:
     """A new webhook URL; the old one stops working at once."""
     source = get_source(session, source_id)
     source.key = _new_key()
-    session.commit()
-    session.refresh(source)
     return source
 
 

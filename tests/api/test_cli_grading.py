@@ -68,6 +68,14 @@ def test_explain_without_business_impact_is_ungraded(runner: CliRunner) -> None:
     assert result.stdout.startswith("grade: none (no business impact)\n")
 
 
+def test_explain_infers_business_impact_from_quantities_as_filing_does(runner: CliRunner) -> None:
+    without_quantities = runner.invoke(app, ["explain", "--core"])
+    said_so = runner.invoke(app, ["explain", "--business-impact"])
+
+    assert without_quantities.stdout.startswith("grade: none (no business impact)\n")
+    assert said_so.stdout.startswith("grade: D\n  business impact, no higher rule → D\n")
+
+
 def test_explain_uses_the_policy_option(runner: CliRunner, strict_policy: Path) -> None:
     result = runner.invoke(
         app, ["explain", "--failed-orders", "10", "--policy", str(strict_policy)]

@@ -1,11 +1,12 @@
 """`stabilog incident` and `stabilog token`: the same domain functions as the API."""
 
+import typer
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from api.cli import app
 from incidents.audit import as_text
-from incidents.models import Incident, Role
+from incidents.models import Incident, IncidentCreate, Role
 from tests.builders import cli_args, seed_pos_incident
 
 runner = CliRunner()
@@ -86,3 +87,9 @@ def test_token_create_prints_a_working_token_once(cli_database, client) -> None:
     assert response.status_code == 200
     again = runner.invoke(app, ["token", "create", "--name", "alice", "--role", "viewer"])
     assert again.exit_code != 0
+
+
+def test_every_field_of_an_incident_can_be_filed_from_the_cli() -> None:
+    # The CLI spells its options out for their help texts; this keeps them IncidentCreate's.
+    command = typer.main.get_command(app).commands["incident"].commands["file"]
+    assert {param.name for param in command.params} == set(IncidentCreate.model_fields)

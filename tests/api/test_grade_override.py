@@ -66,6 +66,7 @@ def test_override_needs_a_known_grade_and_a_reason(client, auth) -> None:
 
 def test_only_an_admin_may_replace_another_persons_override(client, auth, session) -> None:
     _, plain = create_token(session, "second-oncall", Role.oncall)
+    session.commit()
     other = {"Authorization": f"Bearer {plain}"}
     incident = client.post(API, json=seed_pos_incident(), headers=auth[Role.oncall]).json()
     url = f"{API}/{incident['id']}/grade"

@@ -8,11 +8,14 @@ import httpx
 import pytest
 from sqlmodel import Session, func, select
 
+from api.scheduler import build_scheduler, outbox_job
 from incidents import jobs
 from incidents.demo import SEED_REPORT
+from incidents.jobs import JobRun
 from incidents.models import Role
+from incidents.outbox import Notification, NotificationStatus
+from incidents.settings import Settings
 from notifiers import build_client
-from notifiers.models import JobRun, Notification, NotificationStatus
 from tests.builders import seed_pos_incident
 from tests.notifiers.receiver import Receiver, Reply
 from tests.notifiers.robots import dingtalk_robot, feishu_bot, wecom_robot
@@ -72,7 +75,7 @@ def drain_until_settled(engine, http, start: datetime, rounds: int = 12) -> date
     """Run the outbox as the scheduler would, the clock jumping to each next retry."""
     now = start
     for _ in range(rounds):
-        jobs.outbox_job(engine, http, now)
+        outbox_job(engine, http, Settings(), now)
         with Session(engine) as session:
             waiting = session.exec(
                 select(func.min(Notification.next_attempt_at)).where(
@@ -95,7 +98,10 @@ def week_queued_for_wecom(client, auth, engine, settings, robots) -> None:
         ["weekly_report"],
     )
     with Session(engine) as session:
-        jobs.queue_weekly_report(session, jobs.week_of(datetime(2023, 9, 9).date()), settings)
+        jobs.queue_weekly_report(
+            session, settings.calendar.week_of(datetime(2023, 9, 9).date()), settings
+        )
+        session.commit()
 
 
 def statuses(engine) -> list[str]:
@@ -136,7 +142,7 @@ def test_weekly_section_reaches_every_robot_once_despite_failures(
     assert "第37周 2023-09-09" in robots["wecom"].last.json()["markdown"]["content"]
     assert robots["feishu"].last.json()["sign"]
     # Nothing is sent twice: the week is queued once, and a drained outbox sends nothing more.
-    jobs.outbox_job(engine, http, now + timedelta(hours=1))
+    outbox_job(engine, http, settings, now + timedelta(hours=1))
     assert [len(robots[kind].requests) for kind in ("dingtalk", "wecom", "feishu")] == [3, 2, 2]
 
 
@@ -198,9 +204,9 @@ def test_a_message_survives_the_process_dying_before_or_during_delivery(
         notification.lease_until = datetime.now(UTC) + timedelta(minutes=5)
         session.commit()
     robots["wecom"].script(wecom_robot("k1"))
-    jobs.outbox_job(engine, http, datetime.now(UTC))
+    outbox_job(engine, http, settings, datetime.now(UTC))
     assert robots["wecom"].requests == []  # the lease still holds
-    jobs.outbox_job(engine, http, datetime.now(UTC) + timedelta(minutes=6))
+    outbox_job(engine, http, settings, datetime.now(UTC) + timedelta(minutes=6))
     assert len(robots["wecom"].requests) == 1
     assert statuses(engine) == ["sent"]
 
@@ -212,7 +218,7 @@ def test_a_permanent_failure_is_kept_visible_and_can_be_retried(
     robots["wecom"].script(
         Reply(200, {"errcode": 93000, "errmsg": "invalid webhook url"}), wecom_robot("k1")
     )
-    jobs.outbox_job(engine, http, datetime.now(UTC))
+    outbox_job(engine, http, settings, datetime.now(UTC))
     failed = client.get(
         "/api/v1/notifications", params={"status": "failed"}, headers=auth[Role.viewer]
     ).json()
@@ -222,7 +228,7 @@ def test_a_permanent_failure_is_kept_visible_and_can_be_retried(
         f"/api/v1/notifications/{failed['items'][0]['id']}/retry", headers=auth[Role.oncall]
     )
     assert retried.json()["status"] == "pending"
-    jobs.outbox_job(engine, http, datetime.now(UTC))
+    outbox_job(engine, http, settings, datetime.now(UTC))
     assert statuses(engine) == ["sent"]
 
 
@@ -233,10 +239,13 @@ def test_unreachable_robot_is_retried_then_failed_without_raising(
         client, auth, "dingtalk", "http://127.0.0.1:9/robot/send?access_token=t", ["weekly_report"]
     )
     with Session(engine) as session:
-        jobs.queue_weekly_report(session, jobs.week_of(datetime(2023, 9, 9).date()), settings)
+        jobs.queue_weekly_report(
+            session, settings.calendar.week_of(datetime(2023, 9, 9).date()), settings
+        )
+        session.commit()
     now = datetime.now(UTC)
     for _ in range(10):
-        jobs.outbox_job(engine, http, now)
+        outbox_job(engine, http, settings, now)
         now += timedelta(hours=2)
     with Session(engine) as session:
         notification = session.exec(select(Notification)).one()
@@ -335,7 +344,7 @@ def test_follow_up_reminders_and_overdue_digest_run_once_per_slot(
         assert session.exec(select(func.count()).select_from(JobRun)).one() == 4
 
     robots["wecom"].script(wecom_robot("k1"), wecom_robot("k1"))
-    jobs.outbox_job(engine, http, datetime.now(UTC))
+    outbox_job(engine, http, settings, datetime.now(UTC))
     reminder, digest = (r.json()["markdown"]["content"] for r in robots["wecom"].requests)
     assert "1条报警超过5分钟无人跟进" in reminder
     assert "<@all>" not in reminder
@@ -344,7 +353,7 @@ def test_follow_up_reminders_and_overdue_digest_run_once_per_slot(
 
 
 def test_the_scheduler_has_its_four_jobs(engine, settings) -> None:
-    scheduler = jobs.build_scheduler(engine, settings)
+    scheduler = build_scheduler(engine, settings)
     triggers = {job.id: str(job.trigger) for job in scheduler.get_jobs()}
     assert set(triggers) == {"weekly_report", "follow_up_reminder", "action_overdue", "outbox"}
     assert "day_of_week='sat'" in triggers["weekly_report"]

@@ -1,9 +1,11 @@
 """The weekly section, metrics and weekly figures through the API and the CLI."""
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from api.cli import app
+from incidents.figures import FIGURES, FigureValues
 from incidents.models import Role
 from tests.builders import seed_pos_incident
 
@@ -153,3 +155,26 @@ def test_cli_report_weekly_prints_the_same_section(cli_database, client, auth, s
     figures = runner.invoke(app, ["figures", "set", "2023-W38", "--health-score", "660"])
     assert figures.exit_code == 0, figures.output
     assert "health_score\t660" in figures.output
+
+
+def test_the_figures_api_and_cli_take_are_the_domains_figures(cli_database) -> None:
+    assert set(FigureValues.model_fields) == set(FIGURES)
+    command = typer.main.get_command(app).commands["figures"].commands["set"]
+    assert [param.name for param in command.params] == ["week", *FIGURES]
+
+
+def test_the_cli_refuses_an_unknown_or_unreadable_figure(cli_database) -> None:
+    unknown = runner.invoke(app, ["figures", "set", "2023-W38", "--nps", "3"])
+    assert unknown.exit_code == 2
+    assert "No such option: --nps" in unknown.output
+    unreadable = runner.invoke(app, ["figures", "set", "2023-W38", "--health-score", "lots"])
+    assert unreadable.exit_code == 2
+    assert "--health-score: Input should be a valid decimal" in unreadable.output
+    too_fine = runner.invoke(
+        app, ["figures", "set", "2023-W38", "--deposit-success-rate", "99.99999"]
+    )
+    assert too_fine.exit_code == 2
+    assert "--deposit-success-rate: Decimal input should have no more than 4" in too_fine.output
+    assert (
+        runner.invoke(app, ["figures", "set", "2023-W38", "--health-score", "660"]).exit_code == 0
+    )

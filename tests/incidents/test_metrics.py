@@ -7,7 +7,9 @@ import pytest
 from sqlmodel import Session
 
 from incidents import metrics
+from incidents.actors import Actor
 from incidents.alerts.models import Alert, Source, SourceKind
+from incidents.calendar import DEFAULT_CALENDAR
 from incidents.grading import load_policy
 from incidents.models import (
     ActionItem,
@@ -17,7 +19,7 @@ from incidents.models import (
     PostmortemStatus,
     Role,
 )
-from incidents.service import Actor, create_incident
+from incidents.service import create_incident
 from incidents.settings import Settings
 from incidents.weeks import parse_week
 
@@ -58,9 +60,15 @@ def add_alert(
 
 
 def file(session: Session, **fields) -> int:
-    return create_incident(
-        session, IncidentCreate(**fields), actor=ONCALL, policy=load_policy(None)
-    ).id
+    incident = create_incident(
+        session,
+        IncidentCreate(**fields),
+        actor=ONCALL,
+        policy=load_policy(None),
+        calendar=DEFAULT_CALENDAR,
+    )
+    session.commit()
+    return incident.id
 
 
 def add_item(session: Session, incident_id: int, due: str, status: str, closed: str | None):
@@ -124,9 +132,9 @@ def week_37(session: Session) -> metrics.Metrics:
     add_item(session, seed, "2023-09-09", ActionItemStatus.not_doing, "2023-09-09 12:00")
     session.commit()
     settings = Settings(database_url="sqlite://")
-    window = metrics.Window.of_week(parse_week("2023-09-09"), SHANGHAI)
+    window = metrics.Window.of_week(parse_week("2023-09-09"), DEFAULT_CALENDAR)
     return metrics.compute(session, window, settings), metrics.compute(
-        session, window.previous(SHANGHAI), settings
+        session, window.previous(DEFAULT_CALENDAR), settings
     )
 
 

@@ -320,3 +320,47 @@ def test_any_text_gives_utc_or_a_readable_refusal(text: str) -> None:
         assert outcome.startswith("unreadable time ")
     else:
         assert outcome.tzinfo is UTC
+
+
+SANTIAGO = ZoneInfo("America/Santiago")
+
+
+@pytest.mark.parametrize(
+    ("text", "tz", "expected"),
+    [
+        ("2023-09-04", SHANGHAI, datetime(2023, 9, 3, 16, 0, tzinfo=UTC)),
+        (" ２０２３-０９-０４\n", SHANGHAI, datetime(2023, 9, 3, 16, 0, tzinfo=UTC)),
+        ("2023-09-04", NEW_YORK, datetime(2023, 9, 4, 4, 0, tzinfo=UTC)),
+        # Santiago's clocks went from 00:00 straight to 01:00 on 3 September 2023.
+        ("2023-09-03", SANTIAGO, datetime(2023, 9, 3, 4, 0, tzinfo=UTC)),
+        ("2023-09-04 14:42", SHANGHAI, datetime(2023, 9, 4, 6, 42, tzinfo=UTC)),
+    ],
+)
+def test_a_bare_date_means_the_start_of_its_local_day_when_asked(
+    text: str, tz: ZoneInfo, expected: datetime
+) -> None:
+    parsed = parse_time(text, tz=tz, reference=REFERENCE, date_means_midnight=True)
+
+    assert parsed == expected
+    assert parsed.tzinfo is UTC
+
+
+def test_a_bare_date_is_refused_where_a_time_is_needed() -> None:
+    with pytest.raises(ValueError, match="unreadable time '2023-09-04': a date without its time"):
+        parse_in_shanghai("2023-09-04")
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("2023-02-30", "day is out of range"),
+        ("1969-12-31", "year 1969 is outside 1970–2200"),
+        ("2023-9-4", "expected ISO 8601 or on-call shorthand"),
+        ("9/4", "expected ISO 8601 or on-call shorthand"),
+    ],
+)
+def test_a_date_that_is_not_a_whole_iso_date_is_still_refused(text: str, reason: str) -> None:
+    with pytest.raises(ValueError, match="unreadable time") as refusal:
+        parse_time(text, tz=SHANGHAI, reference=REFERENCE, date_means_midnight=True)
+
+    assert reason in str(refusal.value)

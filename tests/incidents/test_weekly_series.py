@@ -2,12 +2,12 @@
 
 from datetime import UTC, date, datetime, timedelta
 
+from incidents.actors import Actor
 from incidents.alerts.models import Alert, AlertStatus, Source, SourceKind
 from incidents.grading import load_policy
 from incidents.metrics import Window, compute, weekly_series
 from incidents.models import IncidentCreate, Role
-from incidents.service import Actor, add_incident
-from incidents.weeks import week_of
+from incidents.service import create_incident
 from tests.builders import seed_pos_incident
 
 ACTOR = Actor(name="history", role=Role.oncall)
@@ -15,15 +15,15 @@ ACTOR = Actor(name="history", role=Role.oncall)
 
 def test_weekly_series_agrees_with_metrics_compute_week_by_week(session, settings) -> None:
     policy = load_policy(None)
-    last = week_of(date(2023, 9, 9), settings.week_numbering, settings.report_day)
+    last = settings.calendar.week_of(date(2023, 9, 9))
     weeks = [last.shifted(-back) for back in range(5, -1, -1)]
     source = Source(kind=SourceKind.alertmanager, name="history", key="k" * 20)
     session.add(source)
     session.flush()
-    start = weeks[0].window(settings.tz)[0]
+    start = settings.calendar.window(weeks[0])[0]
     for day in range(0, 45, 2):  # a day before the first week to a few days after the last
         moment = start + timedelta(days=day - 1, hours=day % 24)
-        add_incident(
+        create_incident(
             session,
             IncidentCreate.model_validate(
                 seed_pos_incident(
@@ -36,6 +36,7 @@ def test_weekly_series_agrees_with_metrics_compute_week_by_week(session, setting
             ),
             actor=ACTOR,
             policy=policy,
+            calendar=settings.calendar,
         )
         for number, delay in enumerate((None, 60, 299, 300, 301, 3600)):
             received = moment + timedelta(minutes=number)
@@ -56,7 +57,7 @@ def test_weekly_series_agrees_with_metrics_compute_week_by_week(session, setting
     series = weekly_series(session, weeks, settings)
     assert [figures.week for figures in series] == weeks
     for figures in series:
-        expected = compute(session, Window.of_week(figures.week, settings.tz), settings)
+        expected = compute(session, Window.of_week(figures.week, settings.calendar), settings)
         assert figures.incidents_by_grade == expected.incidents_by_grade, figures.week.label
         assert figures.follow_up_rate == expected.follow_up_rate, figures.week.label
         assert figures.closed_loop_rate == expected.closed_loop_rate, figures.week.label

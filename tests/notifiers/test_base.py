@@ -1,6 +1,6 @@
 import pytest
 
-from notifiers.base import split_lines, truncate, utf8_len
+from notifiers.text import split_lines, truncate, utf8_len
 
 
 def test_split_keeps_lines_whole_and_rejoins() -> None:

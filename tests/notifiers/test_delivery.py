@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from notifiers import ChannelConfig, build_client, channel_for, send, shared_client
-from notifiers.base import parse_retry_after
+from notifiers.answers import parse_retry_after
 from tests.notifiers.builders import a_message, config
 from tests.notifiers.receiver import Reply
 

@@ -151,6 +151,7 @@ def make_alertmanager_source(engine: Engine, name: str = "storm") -> str:
         source: Source = create_source(
             session, SourceCreate(kind=SourceKind.alertmanager, name=name)
         )
+        session.commit()
         return webhook_path(source)
 
 

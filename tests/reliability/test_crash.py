@@ -25,9 +25,9 @@ from sqlmodel import Session, col, select
 
 from incidents.db import engine_for, utcnow
 from incidents.models import Incident, Role
+from incidents.outbox import ChannelCreate, Notification, NotificationStatus
 from incidents.schema import upgrade_to_head
 from incidents.tokens import create_token
-from notifiers.models import ChannelCreate, Notification, NotificationStatus
 from notifiers.subscriptions import add_channel
 from tests.notifiers.receiver import Receiver, Recorded
 from tests.notifiers.robots import standard_webhooks_receiver
@@ -150,6 +150,7 @@ def test_sigkill_during_a_storm_loses_nothing_answered_2xx(
     path = make_alertmanager_source(engine)
     with Session(engine) as session:
         _, token = create_token(session, "crash-oncall", Role.oncall)
+        session.commit()
         add_channel(
             session,
             ChannelCreate(
@@ -160,6 +161,7 @@ def test_sigkill_during_a_storm_loses_nothing_answered_2xx(
                 events=["incident"],
             ),
         )
+        session.commit()
     server = servers(
         crash_database,
         scheduler=True,

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
+from api.scheduler import outbox_job
 from incidents import jobs
 from incidents.models import Role
 from notifiers import build_client
@@ -131,7 +132,7 @@ def test_hostile_text_reaches_robots_and_pages_inert(
     jobs.weekly_report_job(engine, settings, datetime(2023, 9, 9, 10, tzinfo=UTC))
     jobs.overdue_digest_job(engine, settings, datetime(2023, 9, 21, 1, 30, tzinfo=UTC))
     with build_client(httpx.Timeout(5.0), trust_env=False) as http:
-        result = jobs.outbox_job(engine, http, datetime.now(UTC) + timedelta(seconds=1))
+        result = outbox_job(engine, http, settings, datetime.now(UTC) + timedelta(seconds=1))
     assert (result.sent, result.retrying, result.failed) == (12, 0, 0), result.details
 
     leaks = []

@@ -25,15 +25,17 @@ from sqlmodel import Session, select
 
 from api.main import create_app
 from incidents import postmortems, service
+from incidents.actors import Actor
 from incidents.alerts import Delivery
 from incidents.alerts.ingest import receive_delivery
 from incidents.alerts.models import Alert, SourceCreate, SourceKind
 from incidents.alerts.sources import create_source
+from incidents.calendar import DEFAULT_CALENDAR
 from incidents.grading import load_policy
 from incidents.models import ActionItemCreate, IncidentCreate, Role
+from incidents.outbox import ChannelCreate, Notification
 from incidents.settings import Settings
 from incidents.tokens import create_token
-from notifiers.models import ChannelCreate, Notification
 from notifiers.subscriptions import add_channel
 from tests.reliability.storm import am_alert, am_body
 
@@ -73,7 +75,9 @@ def seed(engine, database_url: str) -> tuple[str, dict[str, object]]:
     policy = load_policy(None)
     with Session(engine, expire_on_commit=False) as session:
         admin_row, admin = create_token(session, "schemathesis-admin", Role.admin)
+        session.commit()
         victim, _ = create_token(session, "schemathesis-victim", Role.viewer)
+        session.commit()
         source = create_source(
             session, SourceCreate(kind=SourceKind.alertmanager, name="schemathesis")
         )
@@ -86,7 +90,7 @@ def seed(engine, database_url: str) -> tuple[str, dict[str, object]]:
                 events=["incident"],
             ),
         )
-        actor = service.Actor(name="seed", role=Role.admin)
+        actor = Actor(name="seed", role=Role.admin)
         incident = service.create_incident(
             session,
             IncidentCreate(
@@ -94,6 +98,7 @@ def seed(engine, database_url: str) -> tuple[str, dict[str, object]]:
             ),
             actor=actor,
             policy=policy,
+            calendar=DEFAULT_CALENDAR,
         )
         item = postmortems.add_action_item(
             session,
@@ -101,6 +106,7 @@ def seed(engine, database_url: str) -> tuple[str, dict[str, object]]:
             ActionItemCreate(title="加监控", owner="王五", due_date=date(2023, 9, 20)),
             actor=actor,
         )
+        session.commit()
         notification = session.exec(select(Notification)).one()
     receive_delivery(
         engine,

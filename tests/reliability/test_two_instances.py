@@ -17,10 +17,11 @@ import pytest
 from sqlmodel import Session, select
 
 from incidents.db import engine_for, utcnow
+from incidents.jobs import JobRun
 from incidents.models import Role
+from incidents.outbox import ChannelCreate, Notification
 from incidents.schema import upgrade_to_head
 from incidents.tokens import create_token
-from notifiers.models import ChannelCreate, JobRun, Notification
 from notifiers.subscriptions import add_channel
 from tests.notifiers.receiver import Receiver
 from tests.notifiers.robots import dingtalk_robot, feishu_bot, wecom_robot
@@ -47,6 +48,7 @@ from datetime import datetime
 
 import httpx
 
+from api.scheduler import outbox_job
 from incidents import jobs
 from incidents.db import engine_for
 from incidents.settings import Settings
@@ -61,7 +63,7 @@ time.sleep(max(0.0, start_at - time.time()))
 jobs.weekly_report_job(engine, settings, now)
 jobs.follow_up_reminder_job(engine, settings, now)
 with build_client(httpx.Timeout(5.0), trust_env=False) as client:
-    sent = jobs.outbox_job(engine, client, now).sent
+    sent = outbox_job(engine, client, settings, now).sent
 print(json.dumps({"sent": sent}))
 """
 
@@ -123,7 +125,9 @@ def test_a_revoked_token_and_a_disabled_source_are_refused_by_the_other_instance
     engine = engine_for(shared_postgres)
     with Session(engine) as session:
         _, admin = create_token(session, "admin", Role.admin)
+        session.commit()
         victim, victim_plain = create_token(session, "leaver", Role.oncall)
+        session.commit()
     path = make_alertmanager_source(engine)
     first, second = servers(shared_postgres).start(), servers(shared_postgres).start()
     admin_headers = {"Authorization": f"Bearer {admin}"}
@@ -169,6 +173,7 @@ def test_scheduled_jobs_run_once_when_two_processes_run_them_for_the_same_slot(
                     events=["weekly_report", "alert_unfollowed"],
                 ),
             )
+            session.commit()
     # Alerts arrive through one instance; nobody follows them up.
     path = make_alertmanager_source(engine)
     server = servers(shared_postgres).start()

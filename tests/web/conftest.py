@@ -23,6 +23,7 @@ def sign_in(client: TestClient, session: Session) -> SignIn:
 
     def sign_in(role: Role = Role.oncall, name: str | None = None) -> str:
         _, plain = create_token(session, name or f"web-{role.value}", role)
+        session.commit()
         response = client.post("/login", data={"token": plain}, follow_redirects=False)
         assert response.status_code == 303, response.text
         return csrf_token(plain)
@@ -58,4 +59,5 @@ def am_delivery(*fingerprints: str, title: str = "履约 接口错误率高于1%
 def alert_webhook(session: Session) -> str:
     """The webhook path of an Alertmanager source without a secret."""
     source = create_source(session, SourceCreate(kind=SourceKind.alertmanager, name="prod-am"))
+    session.commit()
     return webhook_path(source)

@@ -109,7 +109,9 @@ def test_on_call_files_acks_promotes_and_the_lead_reads_the_week(
 ) -> None:
     shots = Shots("sqlite" if database_url.startswith("sqlite") else "postgresql")
     _, token = create_token(session, "值班-小王", Role.oncall)
+    session.commit()
     source = create_source(session, SourceCreate(kind=SourceKind.alertmanager, name="prod-am"))
+    session.commit()
     delivered = httpx.post(
         live_server + webhook_path(source),
         content=am_delivery("pay-errors", title="履约 合作机构接口调用失败"),

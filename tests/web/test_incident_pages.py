@@ -7,9 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import Session, func, select
 
+from incidents.actors import Actor
+from incidents.calendar import DEFAULT_CALENDAR
 from incidents.grading import load_policy
 from incidents.models import ActionItem, Incident, IncidentCreate, Postmortem, Role
-from incidents.service import Actor, add_incident, create_incident
+from incidents.service import create_incident
 from tests.builders import seed_pos_incident
 
 SCRIPT = "<script>alert(1)</script>"
@@ -19,7 +21,11 @@ FILER = Actor(name="filer", role=Role.oncall)
 
 def file_directly(session: Session, **overrides) -> Incident:
     data = IncidentCreate.model_validate(seed_pos_incident(**overrides))
-    return create_incident(session, data, actor=FILER, policy=load_policy(None))
+    incident = create_incident(
+        session, data, actor=FILER, policy=load_policy(None), calendar=DEFAULT_CALENDAR
+    )
+    session.commit()
+    return incident
 
 
 def error_beside(html: str, field: str) -> str:
@@ -111,6 +117,14 @@ def test_a_domain_rule_is_shown_beside_the_field_it_names(client, sign_in) -> No
     assert error_beside(response.text, "occurred_at") == "must not be after detected_at"
 
 
+def test_every_field_of_an_incident_can_be_filed_from_the_form(client, sign_in) -> None:
+    sign_in(Role.oncall)
+    form = client.get("/incidents/new").text
+    named = set(re.findall(r'<(?:input|select|textarea)[^>]* name="([a-z_]+)"', form))
+    assert set(IncidentCreate.model_fields) <= named
+    assert named - set(IncidentCreate.model_fields) == {"csrf"}
+
+
 def test_a_missing_title_and_a_negative_count_are_named(client, sign_in) -> None:
     csrf = sign_in(Role.oncall)
     response = client.post(
@@ -164,7 +178,8 @@ def _many(session: Session, count: int, **overrides) -> None:
     for number in range(count):
         fields = seed_pos_incident(report_week=None, title=f"事件{number:03d}", **overrides)
         fields["detected_at"] = start + timedelta(minutes=number)
-        add_incident(session, IncidentCreate.model_validate(fields), actor=FILER, policy=policy)
+        data = IncidentCreate.model_validate(fields)
+        create_incident(session, data, actor=FILER, policy=policy, calendar=DEFAULT_CALENDAR)
     session.commit()
 
 

@@ -26,6 +26,7 @@ def test_a_wrong_token_is_refused_beside_the_field_and_sets_no_cookie(client) ->
 
 def test_sign_in_keeps_the_token_in_a_strict_http_only_cookie(client, session) -> None:
     _, plain = create_token(session, "alice", Role.oncall)
+    session.commit()
     response = client.post(
         "/login", data={"token": plain, "next": "/alerts"}, follow_redirects=False
     )
@@ -43,6 +44,7 @@ def test_sign_in_keeps_the_token_in_a_strict_http_only_cookie(client, session) -
 
 def test_the_cookie_is_secure_over_https(client, session) -> None:
     _, plain = create_token(session, "bob", Role.viewer)
+    session.commit()
     with TestClient(client.app, base_url="https://testserver") as secure:
         response = secure.post("/login", data={"token": plain}, follow_redirects=False)
     assert "Secure" in response.headers["set-cookie"]
@@ -50,6 +52,7 @@ def test_the_cookie_is_secure_over_https(client, session) -> None:
 
 def test_sign_in_only_redirects_within_the_site(client, session) -> None:
     _, plain = create_token(session, "carol", Role.viewer)
+    session.commit()
     for target in ("//evil.example/x", "https://evil.example/", "/\\evil.example"):
         response = client.post(
             "/login", data={"token": plain, "next": target}, follow_redirects=False
@@ -62,6 +65,7 @@ def test_a_revoked_token_signs_the_browser_out(client, session, sign_in) -> None
     assert client.get("/incidents").status_code == 200
     token = session.exec(select(ApiToken).where(ApiToken.name == "dave")).one()
     revoke_token(session, token.id)
+    session.commit()
     assert client.get("/incidents", follow_redirects=False).status_code == 303
 
 

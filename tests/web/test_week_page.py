@@ -5,10 +5,12 @@ from datetime import timedelta
 
 from sqlmodel import select
 
+from incidents.actors import Actor
 from incidents.alerts.models import Alert
+from incidents.calendar import DEFAULT_CALENDAR
 from incidents.grading import load_policy
 from incidents.models import IncidentCreate, Role
-from incidents.service import Actor, create_incident
+from incidents.service import create_incident
 from tests.builders import seed_pos_incident
 from tests.web.conftest import am_delivery
 
@@ -29,7 +31,9 @@ def file_seed_week(session) -> None:
             report_week=None,
         ),
     ):
-        create_incident(session, IncidentCreate.model_validate(fields), actor=actor, policy=policy)
+        data = IncidentCreate.model_validate(fields)
+        create_incident(session, data, actor=actor, policy=policy, calendar=DEFAULT_CALENDAR)
+        session.commit()
 
 
 def test_the_week_shows_the_section_to_paste_and_its_metrics(client, sign_in, session) -> None:

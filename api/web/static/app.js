@@ -5,8 +5,7 @@
 (function () {
   function gradePreview(form) {
     var output = document.getElementById("grade-preview");
-    var fields = ["detected_at", "occurred_at", "recovered_at", "business_impact", "failed_orders",
-      "failed_transactions", "impact_minutes", "amount_cny", "core_system", "regulatory"];
+    var fields = form.dataset.gradeFields.split(" "); // the fields a grade depends on
     var timer = null;
     var asked = 0;
 

@@ -1,4 +1,5 @@
-"""Following alerts up: list, acknowledge, judge valid or invalid, promote to an incident.
+"""The alerts service: list, acknowledge, judge valid or invalid, promote to an incident, and the
+rule that promotes alerts by itself.
 
 Each action records who and when; `first_follow_up_at` keeps the earliest of them, which is what
 报警5分钟跟进率 and MTTA are computed from.
@@ -11,9 +12,11 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from incidents import audit
+from incidents.actors import Actor
 from incidents.alerts.models import Alert, AlertStatus, Source
-from incidents.db import utcnow
-from incidents.errors import Invalid, NotFound
+from incidents.calendar import Calendar
+from incidents.db import get_or_raise, paged, utcnow
+from incidents.errors import Invalid
 from incidents.grading import GradingPolicy
 from incidents.models import (
     LONG,
@@ -24,7 +27,7 @@ from incidents.models import (
     IncidentStatus,
     Role,
 )
-from incidents.service import Actor, add_incident, get_incident
+from incidents.service import create_incident, get_incident
 
 DESCRIPTION_ANNOTATIONS = ("description", "summary", "message")
 # The rule's own name in linked_by and the audit trail. Its links are not a follow-up: the
@@ -42,10 +45,7 @@ class AlertFilter:
 
 
 def get_alert(session: Session, alert_id: int) -> Alert:
-    alert = session.get(Alert, alert_id)
-    if alert is None:
-        raise NotFound("alert", alert_id)
-    return alert
+    return get_or_raise(session, Alert, alert_id)
 
 
 def list_alerts(
@@ -64,15 +64,12 @@ def list_alerts(
     if criteria.followed_up is not None:
         followed = col(Alert.first_follow_up_at)
         conditions.append(followed.is_not(None) if criteria.followed_up else followed.is_(None))
-    total = session.exec(select(func.count()).select_from(Alert).where(*conditions)).one()
-    page = session.exec(
+    statement = (
         select(Alert)
         .where(*conditions)
         .order_by(col(Alert.received_at).desc(), col(Alert.id).desc())
-        .limit(limit)
-        .offset(offset)
     )
-    return list(page), total
+    return paged(session, statement, limit=limit, offset=offset)
 
 
 def _followed_up(alert: Alert, at: datetime) -> None:
@@ -87,8 +84,6 @@ def acknowledge(session: Session, alert_id: int, *, actor: Actor) -> Alert:
         now = utcnow()
         alert.acked_at, alert.acked_by = now, actor.name
         _followed_up(alert, now)
-        session.commit()
-        session.refresh(alert)
     return alert
 
 
@@ -99,16 +94,15 @@ def judge(session: Session, alert_id: int, valid: bool, note: str | None, *, act
     alert.valid, alert.verdict_note = valid, note
     alert.verdict_at, alert.verdict_by = now, actor.name
     _followed_up(alert, now)
-    session.commit()
-    session.refresh(alert)
     return alert
 
 
 def _open_incident_for(
-    session: Session, alert: Alert, actor: Actor, policy: GradingPolicy
+    session: Session, alert: Alert, actor: Actor, policy: GradingPolicy, calendar: Calendar
 ) -> Incident:
-    source = session.get(Source, alert.source_id)
-    return add_incident(session, _incident_from(alert, source), actor=actor, policy=policy)
+    source = session.get_one(Source, alert.source_id)
+    data = _incident_from(alert, source)
+    return create_incident(session, data, actor=actor, policy=policy, calendar=calendar)
 
 
 def _incident_from(alert: Alert, source: Source) -> IncidentCreate:
@@ -147,6 +141,7 @@ def promote(
     *,
     actor: Actor,
     policy: GradingPolicy,
+    calendar: Calendar,
     incident_id: int | None = None,
 ) -> Incident:
     """Open an incident prefilled from the alert, or link the alert to `incident_id`."""
@@ -158,10 +153,8 @@ def promote(
     if incident_id is not None:
         incident = get_incident(session, incident_id)
     else:
-        incident = _open_incident_for(session, alert, actor, policy)
+        incident = _open_incident_for(session, alert, actor, policy, calendar)
     _link(session, alert, incident, actor, utcnow())
-    session.commit()
-    session.refresh(incident)
     return incident
 
 
@@ -172,6 +165,7 @@ def auto_promote(
     severities: frozenset[str],
     window: timedelta,
     policy: GradingPolicy,
+    calendar: Calendar,
 ) -> None:
     """Open incidents for new alerts of the chosen severities, in the caller's transaction.
 
@@ -202,8 +196,5 @@ def auto_promote(
             .limit(1)
         ).first()
         if incident is None:
-            source = session.get(Source, alert.source_id)
-            incident = add_incident(
-                session, _incident_from(alert, source), actor=robot, policy=policy
-            )
+            incident = _open_incident_for(session, alert, robot, policy, calendar)
         _link(session, alert, incident, robot, utcnow())

@@ -1,0 +1,66 @@
+"""When the scheduled jobs run: APScheduler 3 in the server's process (`stabilog serve`) or on
+its own (`stabilog scheduler`). The jobs themselves are the domain's (`incidents/jobs.py`) and
+the outbox drain is the notifiers'; this module only wires them to clocks."""
+
+import logging
+from datetime import datetime
+
+import httpx
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import Engine
+
+from incidents.jobs import follow_up_reminder_job, overdue_digest_job, weekly_report_job
+from incidents.settings import Settings
+from notifiers.delivery import shared_client
+from notifiers.drain import DrainResult, deliver_due
+
+log = logging.getLogger("stabilog.jobs")
+
+OVERDUE_DIGEST_HOUR, OVERDUE_DIGEST_MINUTE = 9, 30
+
+
+def outbox_job(
+    engine: Engine, client: httpx.Client, settings: Settings, now: datetime | None = None
+) -> DrainResult:
+    result = deliver_due(engine, client=client, public_url=settings.public_url, now=now)
+    for detail in result.details:
+        log.warning("notification not delivered: %s", detail)
+    return result
+
+
+def build_scheduler(engine: Engine, settings: Settings) -> BackgroundScheduler:
+    """The four jobs; a failing run is logged and the next one still runs."""
+    tz = settings.calendar.tz
+    scheduler = BackgroundScheduler(timezone=tz)
+    common = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 300}
+    scheduler.add_job(
+        weekly_report_job,
+        CronTrigger(day_of_week=settings.report_day[:3], hour=settings.report_hour, timezone=tz),
+        args=(engine, settings),
+        id="weekly_report",
+        **common,
+    )
+    scheduler.add_job(
+        follow_up_reminder_job,
+        IntervalTrigger(minutes=1),
+        args=(engine, settings),
+        id="follow_up_reminder",
+        **common,
+    )
+    scheduler.add_job(
+        overdue_digest_job,
+        CronTrigger(hour=OVERDUE_DIGEST_HOUR, minute=OVERDUE_DIGEST_MINUTE, timezone=tz),
+        args=(engine, settings),
+        id="action_overdue",
+        **common,
+    )
+    scheduler.add_job(
+        outbox_job,
+        IntervalTrigger(seconds=settings.outbox_interval_seconds),
+        args=(engine, shared_client(), settings),
+        id="outbox",
+        **common,
+    )
+    return scheduler
