@@ -123,9 +123,8 @@ def test_a_revoked_token_and_a_disabled_source_are_refused_by_the_other_instance
     shared_postgres, servers
 ) -> None:
     engine = engine_for(shared_postgres)
-    with Session(engine) as session:
+    with Session(engine, expire_on_commit=False) as session:
         _, admin = create_token(session, "admin", Role.admin)
-        session.commit()
         victim, victim_plain = create_token(session, "leaver", Role.oncall)
         session.commit()
     path = make_alertmanager_source(engine)
