@@ -15,6 +15,7 @@ from api.routes import (
     imports,
     incidents,
     notifications,
+    regulatory,
     reports,
     sources,
     tokens,
@@ -34,7 +35,11 @@ def create_app(settings: Settings | None = None, *, run_scheduler: bool = False)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        scheduler = build_scheduler(app.state.engine, settings) if run_scheduler else None
+        scheduler = (
+            build_scheduler(app.state.engine, settings, app.state.grading_policy)
+            if run_scheduler
+            else None
+        )
         if scheduler is not None:
             scheduler.start()
         yield
@@ -72,6 +77,7 @@ def create_app(settings: Settings | None = None, *, run_scheduler: bool = False)
         reports,
         imports,
         notifications,
+        regulatory,
         tokens,
     ):
         app.include_router(module.router, prefix="/api/v1")

@@ -11,7 +11,13 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 
-from incidents.jobs import follow_up_reminder_job, overdue_digest_job, weekly_report_job
+from incidents.grading import GradingPolicy
+from incidents.jobs import (
+    clock_job,
+    follow_up_reminder_job,
+    overdue_digest_job,
+    weekly_report_job,
+)
 from incidents.settings import Settings
 from notifiers.delivery import shared_client
 from notifiers.drain import DrainResult, deliver_due
@@ -30,15 +36,17 @@ def outbox_job(
     return result
 
 
-def build_scheduler(engine: Engine, settings: Settings) -> BackgroundScheduler:
-    """The four jobs; a failing run is logged and the next one still runs."""
+def build_scheduler(
+    engine: Engine, settings: Settings, policy: GradingPolicy
+) -> BackgroundScheduler:
+    """The five jobs; a failing run is logged and the next one still runs."""
     tz = settings.calendar.tz
     scheduler = BackgroundScheduler(timezone=tz)
     common = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 300}
     scheduler.add_job(
         weekly_report_job,
         CronTrigger(day_of_week=settings.report_day[:3], hour=settings.report_hour, timezone=tz),
-        args=(engine, settings),
+        args=(engine, settings, policy),
         id="weekly_report",
         **common,
     )
@@ -47,6 +55,13 @@ def build_scheduler(engine: Engine, settings: Settings) -> BackgroundScheduler:
         IntervalTrigger(minutes=1),
         args=(engine, settings),
         id="follow_up_reminder",
+        **common,
+    )
+    scheduler.add_job(
+        clock_job,
+        IntervalTrigger(minutes=1),
+        args=(engine, settings, policy),
+        id="clocks",
         **common,
     )
     scheduler.add_job(

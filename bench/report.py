@@ -108,6 +108,9 @@ def spread(rng: random.Random, n: int, start: datetime, end: datetime) -> Iterat
         yield start + step * (i + rng.random() * 0.999)
 
 
+ACKNOWLEDGE_AFTER = timedelta(minutes=2)
+
+
 def log_uniform(rng: random.Random, low: float, high: float) -> int:
     return int(math.exp(rng.uniform(math.log(low), math.log(high))))
 
@@ -136,7 +139,7 @@ def incident_rows(
                 business_impact=impact,
                 failed_orders=failed,
                 core_system=core,
-                regulatory=regulatory,
+                regulatory_triggers=frozenset({"other_major_event"} if regulatory else ()),
                 impact_minutes=minutes,
                 occurred_at=occurred,
                 recovered_at=recovered,
@@ -149,12 +152,18 @@ def incident_rows(
             report_week = monday + timedelta(weeks=rng.randint(0, 1))
         what = rng.choice(WHAT)
         resolved = recovered + timedelta(hours=1) if recovered and rng.random() < 0.8 else None
+        # Milestones in between, from the draws above, so the random sequence stays as it was.
+        to_recover = recovered - detected if recovered else None
         incident = {
             "id": number,
             "title": f"{system}{what}",
             "system": system,
             "occurred_at": occurred,
             "detected_at": detected,
+            "acknowledged_at": detected + min(ACKNOWLEDGE_AFTER, to_recover or ACKNOWLEDGE_AFTER),
+            "located_at": detected + to_recover * 0.4 if to_recover else None,
+            "mitigation_started_at": detected + to_recover * 0.4 if to_recover else None,
+            "mitigated_at": detected + to_recover * 0.7 if to_recover else None,
             "recovered_at": recovered,
             "resolved_at": resolved,
             "detection": rng.choice(detections),
@@ -166,9 +175,12 @@ def incident_rows(
             "failed_transactions": None,
             "affected_users": None,
             "impact_minutes": minutes,
-            "amount_cny": None,
+            "amount_involved_cny": None,
+            "loss_cny": None,
+            "recovered_cny": None,
             "core_system": core,
             "regulatory": regulatory,
+            "regulatory_triggers": ["other_major_event"] if regulatory else [],
             "remediation": "重启实例并切换备用渠道" if recovered else None,
             "root_cause": None,
             "report_week": report_week,
@@ -486,14 +498,16 @@ def measure(args: argparse.Namespace, database_url: str) -> None:
     week = parse_week(REPORT_WEEK)
     week_start, week_end = settings.calendar.window(week)
     year = metrics.Window(YEAR_START, YEAR_END)
+    targets = load_policy(None).targets
 
     def weekly_report() -> str:
         with Session(engine) as session:
-            return report.to_markdown(report.build(session, week, settings, "zh"))
+            built = report.build(session, week, settings, "zh", targets=targets)
+            return report.to_markdown(built)
 
     def year_metrics() -> metrics.Metrics:
         with Session(engine) as session:
-            return metrics.compute(session, year, settings)
+            return metrics.compute(session, year, settings, targets=targets)
 
     # One untimed round so every path runs with warm caches and compiled statements.
     markdown, computed = weekly_report(), year_metrics()

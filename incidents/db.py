@@ -111,9 +111,12 @@ def _what(model: type[SQLModel]) -> str:
     return str(model.__tablename__).replace("_", " ")
 
 
+Found = TypeVar("Found")
+
+
 def paged(
-    session: Session, statement: SelectOfScalar[Row], *, limit: int, offset: int
-) -> tuple[list[Row], int]:
+    session: Session, statement: SelectOfScalar[Found], *, limit: int, offset: int
+) -> tuple[list[Found], int]:
     """One page of an ordered query, and how many rows the whole query has."""
     total = session.exec(select(func.count()).select_from(statement.order_by(None).subquery()))
     page = session.exec(statement.limit(limit).offset(offset))

@@ -6,15 +6,18 @@ this module only knows which kinds of rule exist and that grades are tried from 
 
 import re
 import tomllib
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from calendar import monthrange
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, fields
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from difflib import get_close_matches
 from functools import cache
 from importlib import resources
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 GRADES = ("A", "B", "C", "D")
 # The mildest grade has no rules of its own: it is every business impact no other grade claims.
@@ -22,6 +25,14 @@ CATCH_ALL_GRADE = GRADES[-1]
 DEFAULT_POLICY_FILE = "grading_policy.toml"
 
 Number = int | Decimal
+UTC_ZONE = ZoneInfo("UTC")
+
+
+def net_loss(loss: Decimal | None, recovered: Decimal | None) -> Decimal | None:
+    """资损 less what was recovered (追回), never below 0; None while no loss is recorded."""
+    if loss is None:
+        return None
+    return max(Decimal("0.00"), loss - (recovered or 0))
 
 
 @dataclass(frozen=True)
@@ -29,9 +40,12 @@ class ImpactFacts:
     business_impact: bool
     failed_orders: int | None = None
     failed_transactions: int | None = None
-    amount_cny: Decimal | None = None
+    amount_involved_cny: Decimal | None = None
+    loss_cny: Decimal | None = None
+    recovered_cny: Decimal | None = None
     core_system: bool = False
-    regulatory: bool = False
+    # The regulatory triggers a person ticked; the ones the facts fire are the policy's to find.
+    regulatory_triggers: frozenset[str] = frozenset()
     impact_minutes: int | None = None
     occurred_at: datetime | None = None  # aware
     recovered_at: datetime | None = None  # aware
@@ -39,6 +53,10 @@ class ImpactFacts:
     @property
     def failed_count(self) -> int:
         return (self.failed_orders or 0) + (self.failed_transactions or 0)
+
+    @property
+    def net_loss_cny(self) -> Decimal | None:
+        return net_loss(self.loss_cny, self.recovered_cny)
 
     @property
     def known_impact_minutes(self) -> int | None:
@@ -51,13 +69,60 @@ class ImpactFacts:
 
 
 @dataclass(frozen=True)
+class Circumstances:
+    """When and where the facts are judged: `as_of` measures an unrecovered incident's time down
+    so far (escalation, the interruption trigger); `tz` puts the occurrence on the team's wall
+    clock for peak windows and reasons. Without `as_of` an open incident has no time down yet."""
+
+    as_of: datetime | None = None  # aware
+    tz: ZoneInfo = UTC_ZONE
+
+    def minutes_down(self, facts: ImpactFacts) -> int | None:
+        """Minutes of interruption: as recorded or recovered − occurred; for an incident not yet
+        recovered, occurred → as_of."""
+        known = facts.known_impact_minutes
+        if known is not None or facts.recovered_at is not None:
+            return known
+        if facts.occurred_at is None or self.as_of is None:
+            return None
+        return max(0, (self.as_of - facts.occurred_at) // timedelta(minutes=1))
+
+    def open_minutes(self, facts: ImpactFacts) -> int | None:
+        """Minutes since occurrence of an incident not recovered as of `as_of`, else None."""
+        if facts.recovered_at is not None or facts.occurred_at is None or self.as_of is None:
+            return None
+        return max(0, (self.as_of - facts.occurred_at) // timedelta(minutes=1))
+
+
+@dataclass(frozen=True)
 class GradeResult:
     grade: str | None  # None: no business impact, an ungraded stability event
     reasons: tuple[str, ...]  # the rules that fired, e.g. ("failed 545 ≥ 100 → C",)
+    # Names of the regulatory triggers that fired (ticked or computed), in the policy's order.
+    triggers: tuple[str, ...] = ()
 
     @property
     def reason_text(self) -> str:
         return "; ".join(self.reasons) if self.grade is not None else "no business impact"
+
+
+@dataclass(frozen=True)
+class Targets:
+    """The 1-5-10 targets: minutes to detect after occurrence, to locate after detection, to
+    recover after location."""
+
+    detect_minutes: int = 1
+    locate_minutes: int = 5
+    recover_minutes: int = 10
+
+
+@dataclass(frozen=True)
+class RegulatoryClock:
+    """How long after occurrence (detection when unknown) a triggered incident must be reported,
+    and how many working days the written follow-up report may take."""
+
+    report_within_minutes: int = 120
+    written_report_working_days: int = 5
 
 
 class PolicyError(ValueError):
@@ -85,47 +150,176 @@ class _Threshold:
     template: str  # the reason, with {value} and {limit}
     allows_fraction: bool  # money may have fen; counts and minutes are whole
     measure: Callable[[ImpactFacts], Number | None]  # None: unknown or not applicable
+    # Minutes of impact: at a business peak they count more (÷ the peak factor).
+    in_time: bool = False
 
-    def describe_if_fired(self, facts: ImpactFacts, limit: Number) -> str | None:
+    def describe_if_fired(
+        self, facts: ImpactFacts, limit: Number, peak_factor: Decimal | None
+    ) -> str | None:
         value = self.measure(facts)
-        if value is None or value < limit:
+        if value is None:
             return None
-        return self.template.format(value=_format_number(value), limit=_format_number(limit))
+        shown = _format_number(value)
+        if self.in_time and peak_factor is not None:
+            value = Decimal(value) / peak_factor
+            shown = f"{shown} at peak (÷{peak_factor} = {_format_number(value)})"
+        if value < limit:
+            return None
+        return self.template.format(value=shown, limit=_format_number(limit))
 
 
 # In the order their reasons are listed when several fire for one grade.
 _THRESHOLDS = (
     _Threshold("failed_min", "failed {value} ≥ {limit}", False, lambda f: f.failed_count),
-    _Threshold("amount_cny_min", "amount ¥{value} ≥ ¥{limit}", True, lambda f: f.amount_cny),
+    _Threshold(
+        "amount_involved_cny_min",
+        "amount ¥{value} ≥ ¥{limit}",
+        True,
+        lambda f: f.amount_involved_cny,
+    ),
+    _Threshold("net_loss_cny_min", "net loss ¥{value} ≥ ¥{limit}", True, lambda f: f.net_loss_cny),
     _Threshold(
         "core_impact_minutes_min",
         "core impact {value} min ≥ {limit}",
         False,
         lambda f: f.known_impact_minutes if f.core_system else None,
+        in_time=True,
     ),
     _Threshold(
         "noncore_impact_minutes_min",
         "non-core impact {value} min ≥ {limit}",
         False,
         lambda f: None if f.core_system else f.known_impact_minutes,
+        in_time=True,
     ),
 )
+# Spellings an older policy file may use, read as today's key.
+_LEGACY_KEYS = {"amount_cny_min": "amount_involved_cny_min"}
+# `regulatory = true` in [A] said what every trigger now does by itself: force grade A.
 _REGULATORY_KEY = "regulatory"
-_RULE_KEYS = (_REGULATORY_KEY, *(threshold.key for threshold in _THRESHOLDS))
+_RULE_KEYS = (_REGULATORY_KEY, *(threshold.key for threshold in _THRESHOLDS), *_LEGACY_KEYS)
 
 
 @dataclass(frozen=True)
 class _GradeRules:
     grade: str
-    regulatory: bool
     limits: tuple[tuple[_Threshold, Number], ...]  # in _THRESHOLDS order
 
-    def reasons_fired(self, facts: ImpactFacts) -> list[str]:
-        reasons = ["regulatory"] if self.regulatory and facts.regulatory else []
+    def reasons_fired(self, facts: ImpactFacts, peak_factor: Decimal | None) -> list[str]:
+        reasons = []
         for threshold, limit in self.limits:
-            if (reason := threshold.describe_if_fired(facts, limit)) is not None:
-                reasons.append(reason)
-        return [f"{reason} → {self.grade}" for reason in reasons]
+            reason = threshold.describe_if_fired(facts, limit, peak_factor)
+            if reason is not None:
+                reasons.append(f"{reason} → {self.grade}")
+        return reasons
+
+
+@dataclass(frozen=True)
+class _Condition:
+    """What makes a regulatory trigger fire by itself: a measure strictly over a limit."""
+
+    key: str
+    template: str
+    measure: Callable[[ImpactFacts, Circumstances], Number | None]
+
+
+_CONDITIONS = {
+    condition.key: condition
+    for condition in (
+        _Condition(
+            "core_interruption_minutes_over",
+            "core interruption {value} min > {limit}",
+            lambda f, c: c.minutes_down(f) if f.core_system else None,
+        ),
+        _Condition(
+            "interruption_minutes_over",
+            "interruption {value} min > {limit}",
+            lambda f, c: c.minutes_down(f),
+        ),
+        _Condition("failed_over", "failed {value} > {limit}", lambda f, c: f.failed_count),
+        _Condition(
+            "failed_transactions_over",
+            "failed transactions {value} > {limit}",
+            lambda f, c: f.failed_transactions,
+        ),
+        _Condition(
+            "net_loss_cny_over", "net loss ¥{value} > ¥{limit}", lambda f, c: f.net_loss_cny
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """A named event the regulator must be told of; `condition` None: only a person can tick it."""
+
+    name: str
+    title: str
+    condition: tuple[_Condition, Number] | None = None
+
+    def fired_by_facts(self, facts: ImpactFacts, circumstances: Circumstances) -> str | None:
+        if self.condition is None:
+            return None
+        condition, limit = self.condition
+        value = condition.measure(facts, circumstances)
+        if value is None or value <= limit:
+            return None
+        return condition.template.format(value=_format_number(value), limit=_format_number(limit))
+
+
+@dataclass(frozen=True)
+class Escalation:
+    """An incident not recovered after `open_minutes` is at least grade `at_least`."""
+
+    at_least: str
+    open_minutes: int
+    core_system: bool | None  # None: any system
+
+    def reason_if_fired(
+        self, facts: ImpactFacts, circumstances: Circumstances, peak_factor: Decimal | None
+    ) -> str | None:
+        if self.core_system is not None and facts.core_system != self.core_system:
+            return None
+        minutes = circumstances.open_minutes(facts)
+        if minutes is None or circumstances.as_of is None:
+            return None
+        counted: Number = minutes if peak_factor is None else Decimal(minutes) / peak_factor
+        if counted < self.open_minutes:
+            return None
+        where = {True: "core ", False: "non-core ", None: ""}[self.core_system]
+        at = circumstances.as_of.astimezone(circumstances.tz)
+        peak = "" if peak_factor is None else f" at peak (÷{peak_factor})"
+        return (
+            f"{where}not recovered after {self.open_minutes} min (open {minutes} min{peak}"
+            f" at {at:%m-%d %H:%M}) → at least {self.at_least}"
+        )
+
+
+@dataclass(frozen=True)
+class PeakWindows:
+    """Business peaks, on the team's wall clock, when time thresholds count more."""
+
+    factor: Decimal = Decimal("0.5")
+    daily: tuple[tuple[time, time], ...] = ()  # [from, to) each day; to ≤ from runs past midnight
+    month_end_days: int = 0  # the last N days of every month
+    dates: frozenset[tuple[int, int]] = frozenset()  # (month, day), e.g. 11-11
+
+    def factor_at(self, moment: datetime | None, tz: ZoneInfo) -> Decimal | None:
+        """The factor when `moment` falls in a peak, else None."""
+        if moment is None:
+            return None
+        local = moment.astimezone(tz)
+        month_length = monthrange(local.year, local.month)[1]
+        peak = (
+            (local.month, local.day) in self.dates
+            or local.day > month_length - self.month_end_days
+            or any(_in_daily_window(local.time(), start, end) for start, end in self.daily)
+        )
+        return self.factor if peak else None
+
+
+def _in_daily_window(clock: time, start: time, end: time) -> bool:
+    return start <= clock < end if start < end else clock >= start or clock < end
 
 
 @dataclass(frozen=True)
@@ -134,17 +328,57 @@ class GradingPolicy:
 
     source_name: str
     ruled_grades: tuple[_GradeRules, ...]  # every grade but the catch-all, worst first
+    triggers: tuple[Trigger, ...] = ()
+    escalations: tuple[Escalation, ...] = ()
+    peaks: PeakWindows = PeakWindows()
+    targets: Targets = Targets()
+    regulatory: RegulatoryClock = RegulatoryClock()
 
-    def evaluate(self, facts: ImpactFacts) -> GradeResult:
-        if not facts.business_impact:
+    def trigger(self, name: str) -> Trigger | None:
+        return next((trigger for trigger in self.triggers if trigger.name == name), None)
+
+    def check_triggers(self, names: Iterable[str]) -> None:
+        """Raise ValueError naming a trigger this policy does not define."""
+        known = [trigger.name for trigger in self.triggers]
+        for name in names:
+            if name not in known:
+                raise ValueError(f"unknown regulatory trigger {name!r}; one of {', '.join(known)}")
+
+    def evaluate(
+        self, facts: ImpactFacts, circumstances: Circumstances = Circumstances()
+    ) -> GradeResult:
+        triggered = self._triggers_fired(facts, circumstances)
+        if not (facts.business_impact or triggered):
             return GradeResult(grade=None, reasons=())
+        peak_factor = self.peaks.factor_at(facts.occurred_at, circumstances.tz)
+        by_grade: dict[str, list[str]] = {
+            GRADES[0]: [f"regulatory: {reason} → {GRADES[0]}" for _, reason in triggered]
+        }
         for rules in self.ruled_grades:
-            if reasons := rules.reasons_fired(facts):
-                return GradeResult(grade=rules.grade, reasons=tuple(reasons))
+            by_grade.setdefault(rules.grade, []).extend(rules.reasons_fired(facts, peak_factor))
+        for escalation in self.escalations:
+            reason = escalation.reason_if_fired(facts, circumstances, peak_factor)
+            if reason is not None:
+                by_grade.setdefault(escalation.at_least, []).append(reason)
+        names = tuple(name for name, _ in triggered)
+        for grade in GRADES[:-1]:
+            if by_grade.get(grade):
+                return GradeResult(grade=grade, reasons=tuple(by_grade[grade]), triggers=names)
         return GradeResult(
             grade=CATCH_ALL_GRADE,
             reasons=(f"business impact, no higher rule → {CATCH_ALL_GRADE}",),
         )
+
+    def _triggers_fired(
+        self, facts: ImpactFacts, circumstances: Circumstances
+    ) -> list[tuple[str, str]]:
+        fired = []
+        for trigger in self.triggers:
+            if trigger.name in facts.regulatory_triggers:
+                fired.append((trigger.name, f"{trigger.name} ({trigger.title})"))
+            elif (why := trigger.fired_by_facts(facts, circumstances)) is not None:
+                fired.append((trigger.name, f"{trigger.name} ({trigger.title}): {why}"))
+        return fired
 
 
 def load_policy(path: Path | None) -> GradingPolicy:
@@ -174,7 +408,8 @@ def parse_policy(text: str, *, source_name: str = "<policy>") -> GradingPolicy:
 _TOML_ERROR_POSITION = re.compile(
     r"^(?P<problem>.*) \(at line (?P<line>\d+), column (?P<column>\d+)\)$"
 )
-_TABLE_HEADER = re.compile(r"^\s*\[(?!\[)(?P<name>[^\]]*)\]")
+# A table header, or an array-of-tables one ([[escalate]]: its lines count as the first entry's).
+_TABLE_HEADER = re.compile(r"^\s*\[\[?(?P<name>[^\[\]]*)\]")
 _KEY_ASSIGNMENT = re.compile(r"^\s*(?P<key>[^=#\[\s][^=#]*?)\s*=")
 
 
@@ -190,6 +425,15 @@ _TOML_TYPE_NAMES = {
     list: "an array",
     dict: "a table",
 }
+
+
+_TARGETS = "targets"
+_REGULATORY_TABLE = "regulatory"
+_PEAK = "peak"
+_ESCALATE = "escalate"
+_TABLES = (*GRADES, _TARGETS, _REGULATORY_TABLE, _ESCALATE, _PEAK)
+_TRIGGER_NAME = re.compile(r"[a-z][a-z0-9_]{0,49}")
+_DAILY_WINDOW = re.compile(r"(\d{2}:\d{2})-(\d{2}:\d{2})")
 
 
 def _toml_type_name(value: object) -> str:
@@ -209,9 +453,13 @@ class _PolicyReader:
         except tomllib.TOMLDecodeError as exc:
             raise self._syntax_error(exc) from None
         for name, table in document.items():
-            if name not in GRADES:
-                raise self._error(f"unknown table [{name}]; the grades are A, B, C, D", name)
-            if not isinstance(table, dict):
+            if name not in _TABLES:
+                suggestion = get_close_matches(name, _TABLES, n=1)
+                hint = f"did you mean [{suggestion[0]}]? " if suggestion else ""
+                raise self._error(
+                    f"unknown table [{name}]; {hint}the tables are {', '.join(_TABLES)}", name
+                )
+            if name != _ESCALATE and not isinstance(table, dict):
                 raise self._error(f"{name} must be a table [{name}], not a value", name)
         for grade in GRADES:
             if grade not in document:
@@ -225,37 +473,162 @@ class _PolicyReader:
             )
         ruled_grades = tuple(self._grade_rules(grade, document[grade]) for grade in GRADES[:-1])
         self._check_worse_grades_are_stricter(ruled_grades)
-        return GradingPolicy(source_name=self.source_name, ruled_grades=ruled_grades)
+        triggers, clock = self._regulatory(document.get(_REGULATORY_TABLE, {}))
+        return GradingPolicy(
+            source_name=self.source_name,
+            ruled_grades=ruled_grades,
+            triggers=triggers,
+            escalations=self._escalations(document.get(_ESCALATE, [])),
+            peaks=self._peaks(document.get(_PEAK, {})),
+            targets=Targets(**self._whole_numbers(_TARGETS, document.get(_TARGETS, {}), Targets)),
+            regulatory=clock,
+        )
 
     def _grade_rules(self, grade: str, table: dict[str, object]) -> _GradeRules:
-        for key in table:
-            if key not in _RULE_KEYS:
-                suggestion = get_close_matches(key, _RULE_KEYS, n=1)
-                hint = f"; did you mean '{suggestion[0]}'?" if suggestion else ""
-                raise self._error(f"unknown field '{key}' in [{grade}]{hint}", grade, key)
-        regulatory = table.get(_REGULATORY_KEY, False)
-        if not isinstance(regulatory, bool):
-            problem = f"must be true or false, not {_toml_type_name(regulatory)}"
-            raise self._error(f"{grade}.{_REGULATORY_KEY} {problem}", grade, _REGULATORY_KEY)
+        self._known_keys(table, _RULE_KEYS, grade)
+        if _REGULATORY_KEY in table and (grade != GRADES[0] or table[_REGULATORY_KEY] is not True):
+            raise self._error(
+                f"{grade}.{_REGULATORY_KEY}: any regulatory trigger gives grade {GRADES[0]} by"
+                f" itself; name the triggers under [{_REGULATORY_TABLE}.triggers]",
+                grade,
+                _REGULATORY_KEY,
+            )
+        for legacy, current in _LEGACY_KEYS.items():
+            if legacy in table and current in table:
+                raise self._error(f"{grade}: give {current} only ({legacy} is its old name)", grade)
+        given = {_LEGACY_KEYS.get(key, key): key for key in table}
         limits = tuple(
-            (threshold, self._limit(grade, threshold, table[threshold.key]))
+            (
+                threshold,
+                self._limit(grade, given[threshold.key], table[given[threshold.key]], threshold),
+            )
             for threshold in _THRESHOLDS
-            if threshold.key in table
+            if threshold.key in given
         )
-        return _GradeRules(grade=grade, regulatory=regulatory, limits=limits)
+        return _GradeRules(grade=grade, limits=limits)
 
-    def _limit(self, grade: str, threshold: _Threshold, value: object) -> Number:
-        name = f"{grade}.{threshold.key}"
-        allowed_types = (int, Decimal) if threshold.allows_fraction else (int,)
+    def _limit(
+        self, table: str, key: str, value: object, threshold: _Threshold | None = None
+    ) -> Number:
+        name = f"{table}.{key}"
+        allows_fraction = threshold.allows_fraction if threshold else key.endswith("_cny_over")
+        allowed_types = (int, Decimal) if allows_fraction else (int,)
         # bool is an int in Python but `true` is no threshold.
         if isinstance(value, bool) or not isinstance(value, allowed_types):
-            expected = "a number" if threshold.allows_fraction else "a whole number"
+            expected = "a number" if allows_fraction else "a whole number"
             problem = f"{name} must be {expected}, not {_toml_type_name(value)}"
-            raise self._error(problem, grade, threshold.key)
+            raise self._error(problem, *table.split("."), key)
         if not (isinstance(value, int) or value.is_finite()) or value <= 0:
-            # A limit of 0 would grade every incident; leaving the key out disables the rule.
-            raise self._error(f"{name} must be greater than 0, not {value}", grade, threshold.key)
+            # A limit of 0 would fire for every incident; leaving the key out disables the rule.
+            raise self._error(f"{name} must be greater than 0, not {value}", *table.split("."), key)
         return value
+
+    def _known_keys(self, table: dict[str, object], known: Iterable[str], *path: str) -> None:
+        known = tuple(known)
+        for key in table:
+            if key not in known:
+                suggestion = get_close_matches(key, known, n=1)
+                hint = f"; did you mean '{suggestion[0]}'?" if suggestion else ""
+                where = ".".join(path)
+                raise self._error(f"unknown field '{key}' in [{where}]{hint}", *path, key)
+
+    def _whole_numbers(self, name: str, table: dict[str, Any], shape: type) -> dict[str, int]:
+        fields_ = [field.name for field in fields(shape)]
+        self._known_keys(table, fields_, name)
+        return {key: int(self._limit(name, key, value)) for key, value in table.items()}
+
+    def _regulatory(self, table: dict[str, Any]) -> tuple[tuple[Trigger, ...], RegulatoryClock]:
+        self._known_keys(
+            table, ("triggers", *(f.name for f in fields(RegulatoryClock))), _REGULATORY_TABLE
+        )
+        clock_values = {key: value for key, value in table.items() if key != "triggers"}
+        clock = RegulatoryClock(
+            **self._whole_numbers(_REGULATORY_TABLE, clock_values, RegulatoryClock)
+        )
+        triggers = table.get("triggers", {})
+        if not isinstance(triggers, dict):
+            raise self._error("regulatory.triggers must be tables", _REGULATORY_TABLE, "triggers")
+        return tuple(self._trigger(name, body) for name, body in triggers.items()), clock
+
+    def _trigger(self, name: str, body: object) -> Trigger:
+        path = (_REGULATORY_TABLE, "triggers", name)
+        if not _TRIGGER_NAME.fullmatch(name):
+            raise self._error(
+                f"trigger name '{name}' must be lower-case letters, digits and _", *path
+            )
+        if not isinstance(body, dict):
+            raise self._error(f"trigger {name} must be a table", *path)
+        self._known_keys(body, ("title", *_CONDITIONS), *path)
+        title = body.get("title")
+        if not isinstance(title, str) or not title.strip():
+            raise self._error(f"trigger {name} needs a title, as the reason shows it", *path)
+        conditions = [key for key in body if key in _CONDITIONS]
+        if len(conditions) > 1:
+            raise self._error(f"trigger {name}: one condition at most, not {conditions}", *path)
+        condition = None
+        if conditions:
+            key = conditions[0]
+            condition = (_CONDITIONS[key], self._limit(".".join(path), key, body[key]))
+        return Trigger(name=name, title=title.strip(), condition=condition)
+
+    def _escalations(self, entries: object) -> tuple[Escalation, ...]:
+        if not isinstance(entries, list):
+            raise self._error("escalate must be an array of tables [[escalate]]", _ESCALATE)
+        escalations = []
+        for entry in entries:
+            if not isinstance(entry, dict):
+                raise self._error("escalate must be an array of tables [[escalate]]", _ESCALATE)
+            self._known_keys(entry, ("at_least", "open_minutes", "core_system"), _ESCALATE)
+            grade = entry.get("at_least")
+            if grade not in GRADES[:-1]:
+                raise self._error(
+                    f"escalate.at_least must be one of {', '.join(GRADES[:-1])}, not {grade!r}",
+                    _ESCALATE,
+                    "at_least",
+                )
+            core = entry.get("core_system")
+            if core is not None and not isinstance(core, bool):
+                raise self._error("escalate.core_system must be true or false", _ESCALATE)
+            minutes = self._limit(_ESCALATE, "open_minutes", entry.get("open_minutes"))
+            escalations.append(Escalation(str(grade), int(minutes), core))
+        return tuple(escalations)
+
+    def _peaks(self, table: dict[str, Any]) -> PeakWindows:
+        self._known_keys(table, ("factor", "daily", "month_end_days", "dates"), _PEAK)
+        factor = table.get("factor", PeakWindows.factor)
+        if isinstance(factor, bool) or not isinstance(factor, int | Decimal) or not 0 < factor < 1:
+            raise self._error("peak.factor must be a number between 0 and 1, e.g. 0.5", _PEAK)
+        daily = []
+        for window in self._strings(table, "daily"):
+            match = _DAILY_WINDOW.fullmatch(window)
+            if match is None:
+                raise self._error(f"peak.daily: '{window}' is not HH:MM-HH:MM", _PEAK, "daily")
+            try:
+                daily.append((time.fromisoformat(match[1]), time.fromisoformat(match[2])))
+            except ValueError:
+                problem = f"peak.daily: '{window}' has no such time"
+                raise self._error(problem, _PEAK, "daily") from None
+        dates = set()
+        for day in self._strings(table, "dates"):
+            try:
+                parsed = datetime.strptime(f"2000-{day}", "%Y-%m-%d")  # a leap year takes 02-29
+            except ValueError:
+                raise self._error(f"peak.dates: '{day}' is not MM-DD", _PEAK, "dates") from None
+            dates.add((parsed.month, parsed.day))
+        month_end = table.get("month_end_days", 0)
+        if (
+            isinstance(month_end, bool)
+            or not isinstance(month_end, int)
+            or not 0 <= month_end <= 10
+        ):
+            raise self._error("peak.month_end_days must be a whole number 0–10", _PEAK)
+        return PeakWindows(Decimal(factor), tuple(daily), month_end, frozenset(dates))
+
+    def _strings(self, table: dict[str, Any], key: str) -> list[str]:
+        values = table.get(key, [])
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise self._error(f"peak.{key} must be an array of strings", _PEAK, key)
+        return values
 
     def _check_worse_grades_are_stricter(self, ruled_grades: tuple[_GradeRules, ...]) -> None:
         # A worse grade with the lower limit would claim every incident the milder rule could.

@@ -12,12 +12,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, delete
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from incidents import report
+from incidents import regulatory, report
 from incidents.alerts.models import Alert
 from incidents.announcements import local_text
 from incidents.db import UTCDateTime, dialect_insert, utcnow
+from incidents.grading import GradingPolicy
 from incidents.models import ActionItem, ActionItemStatus, Incident
 from incidents.outbox import NotificationEvent, announce, neutralise
+from incidents.service import regrade_open_incidents
 from incidents.settings import Settings
 from incidents.weeks import Week
 
@@ -54,9 +56,11 @@ def claim_slot(engine: Engine, job: str, slot: str) -> bool:
         return connection.execute(statement).first() is not None
 
 
-def queue_weekly_report(session: Session, week: Week, settings: Settings) -> int:
+def queue_weekly_report(
+    session: Session, week: Week, settings: Settings, policy: GradingPolicy
+) -> int:
     """Queue the week's section for every channel subscribed to it (once per week)."""
-    built = report.build(session, week, settings, settings.report_lang)
+    built = report.build(session, week, settings, settings.report_lang, targets=policy.targets)
     heading = report.blocks(built)[0].text
     return announce(
         session,
@@ -68,11 +72,13 @@ def queue_weekly_report(session: Session, week: Week, settings: Settings) -> int
     )
 
 
-def weekly_report_job(engine: Engine, settings: Settings, now: datetime | None = None) -> None:
+def weekly_report_job(
+    engine: Engine, settings: Settings, policy: GradingPolicy, now: datetime | None = None
+) -> None:
     week = settings.calendar.week_at(now or utcnow())
     if claim_slot(engine, "weekly_report", week.label):
         with Session(engine) as session:
-            queue_weekly_report(session, week, settings)
+            queue_weekly_report(session, week, settings, policy)
             session.commit()
 
 
@@ -154,4 +160,25 @@ def overdue_digest_job(engine: Engine, settings: Settings, now: datetime | None 
             markdown="\n".join(lines),
             path="/incidents",
         )
+        session.commit()
+
+
+def clock_job(
+    engine: Engine, settings: Settings, policy: GradingPolicy, now: datetime | None = None
+) -> None:
+    """Once a minute: open incidents judged as of now (escalations, the interruption trigger)
+    and the regulator's deadlines announced, in one transaction."""
+    now = now or utcnow()
+    if not claim_slot(engine, "clocks", f"{now:%Y-%m-%dT%H:%M}"):
+        return
+    with Session(engine) as session:
+        # A row a minute adds up; a day of them is all that deduplication ever needs.
+        session.execute(
+            delete(JobRun).where(
+                col(JobRun.job) == "clocks", col(JobRun.started_at) < now - REMINDER_HORIZON
+            )
+        )
+        calendar = settings.calendar
+        regrade_open_incidents(session, now, policy=policy, calendar=calendar)
+        regulatory.announce_clock(session, now, policy=policy, calendar=calendar)
         session.commit()

@@ -8,6 +8,7 @@ sort of the window's values, which SQLite and PostgreSQL both answer.
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, func, or_
@@ -15,6 +16,8 @@ from sqlmodel import Session, col, select
 
 from incidents.alerts.models import Alert
 from incidents.calendar import Calendar
+from incidents.grading import Targets
+from incidents.milestones import ONE_FIVE_TEN, ONE_FIVE_TEN_MILESTONES, STAGES, Stage
 from incidents.models import (
     CLOSED_ACTION_STATUSES,
     ActionItem,
@@ -64,6 +67,17 @@ class Availability:
 
 
 @dataclass(frozen=True)
+class Money:
+    """Yuan summed over a window's incidents: 涉及金额, 资损, 追回, and net loss (each incident's
+    loss less its recovery, never below 0, so one recovery cannot hide another's loss)."""
+
+    involved: Decimal
+    loss: Decimal
+    recovered: Decimal
+    net_loss: Decimal
+
+
+@dataclass(frozen=True)
 class Window:
     """[start, end) in UTC, and which incidents count in it."""
 
@@ -106,8 +120,13 @@ class Metrics:
     mttd: Durations
     mtta: Durations
     mttr: Durations
+    # 1-5-10 达标率: met / incidents whose occurred, detected, located and recovered are known.
+    # Not in RATES: the weekly section lists it only in weeks that have such incidents.
+    one_five_ten_rate: Rate
+    stage_durations: dict[str, Durations]  # per milestones.STAGES name: detect … recover
     incidents: int
     incidents_by_grade: dict[str, int]
+    money: Money
     availability: list[Availability] = field(default_factory=list)
 
     RATES = (
@@ -156,6 +175,45 @@ def _durations(session: Session, seconds: Any, model: Any, *where: Any) -> Durat
     return Durations(count, float(mean), float(by_rank[median_rank]), float(by_rank[p90_rank]))
 
 
+FEN = Decimal("0.01")
+
+
+def _money(session: Session, incident_scope: ColumnElement[bool]) -> Money:
+    loss = col(Incident.loss_cny)
+    unrecovered = loss - func.coalesce(col(Incident.recovered_cny), 0)
+    net_loss = case((unrecovered > 0, unrecovered), else_=0)
+    amounts = (col(Incident.amount_involved_cny), loss, col(Incident.recovered_cny), net_loss)
+    sums = (func.coalesce(func.sum(amount), 0) for amount in amounts)
+    row = session.exec(select(*sums).where(incident_scope)).one()
+    # SQLite keeps Numeric as floating point: a sum is exact again once rounded to the fen.
+    return Money(*(Decimal(str(value)).quantize(FEN) for value in row))
+
+
+def _stage_seconds(stage: Stage) -> Any:
+    end, start = (col(getattr(Incident, milestone.field)) for milestone in (stage.end, stage.start))
+    return seconds_between(end, start)
+
+
+def _one_five_ten_rate(
+    session: Session, incident_scope: ColumnElement[bool], targets: Targets
+) -> Rate:
+    """`milestones.one_five_ten` counted in SQL: met among the incidents with every time known."""
+    known = and_(
+        *(
+            col(getattr(Incident, milestone.field)).is_not(None)
+            for milestone in ONE_FIVE_TEN_MILESTONES
+        )
+    )
+    met = and_(
+        known,
+        *(
+            _stage_seconds(step.stage) <= step.limit(targets).total_seconds()
+            for step in ONE_FIVE_TEN
+        ),
+    )
+    return _rate(session, _count_if(met), _count_if(known), Incident, incident_scope)
+
+
 def _impact_minutes() -> Any:
     recovered_minutes = seconds_between(col(Incident.recovered_at), col(Incident.occurred_at)) / 60
     return func.coalesce(col(Incident.impact_minutes), recovered_minutes, 0)
@@ -180,7 +238,8 @@ def availability(
     ]
 
 
-def compute(session: Session, window: Window, settings: Settings) -> Metrics:
+def compute(session: Session, window: Window, settings: Settings, *, targets: Targets) -> Metrics:
+    """Every metric of the window; `targets` are the grading policy's 1-5-10 targets."""
     alert_scope = (col(Alert.received_at) >= window.start, col(Alert.received_at) < window.end)
     to_follow_up = seconds_between(col(Alert.first_follow_up_at), col(Alert.received_at))
     followed_in_time = and_(
@@ -194,6 +253,10 @@ def compute(session: Session, window: Window, settings: Settings) -> Metrics:
     first_day = calendar.local_date(window.start)
     last_day = calendar.local_date(window.end - timedelta(microseconds=1))
 
+    stages = {
+        stage.name: _durations(session, _stage_seconds(stage), Incident, incident_scope)
+        for stage in STAGES
+    }
     grades = dict(
         session.exec(
             select(col(Incident.grade), func.count())
@@ -224,22 +287,17 @@ def compute(session: Session, window: Window, settings: Settings) -> Metrics:
         ),
         action_items_on_time_rate=_action_items_on_time(session, first_day, last_day, offset),
         postmortem_completion_rate=_postmortems_done(session, incident_scope),
-        mttd=_durations(
-            session,
-            seconds_between(col(Incident.detected_at), col(Incident.occurred_at)),
-            Incident,
-            incident_scope,
-        ),
+        # MTTD and MTTR are the detect and recover stages (detected − occurred, recovered −
+        # detected): measured once.
+        mttd=stages["detect"],
         mtta=_durations(session, to_follow_up, Alert, *alert_scope),
-        mttr=_durations(
-            session,
-            seconds_between(col(Incident.recovered_at), col(Incident.detected_at)),
-            Incident,
-            incident_scope,
-        ),
+        mttr=stages["recover"],
+        one_five_ten_rate=_one_five_ten_rate(session, incident_scope, targets),
+        stage_durations=stages,
         incidents=sum(grades.values()),
         incidents_by_grade={grade: grades.get(Grade(grade), 0) for grade in GRADE_LETTERS}
         | {"ungraded": grades.get(None, 0)},
+        money=_money(session, incident_scope),
         availability=availability(
             session, incident_scope, (window.end - window.start).total_seconds() / 60
         ),
@@ -410,6 +468,19 @@ def availability_dict(rows: list[Availability]) -> list[dict[str, Any]]:
     ]
 
 
+def money_dict(money: Money, previous: Money | None) -> dict[str, Any]:
+    """Yuan as text with both fen ("12345.00"), as the incidents API answers amounts: exact."""
+    shown: dict[str, Any] = {
+        "involved_cny": f"{money.involved:.2f}",
+        "loss_cny": f"{money.loss:.2f}",
+        "recovered_cny": f"{money.recovered:.2f}",
+        "net_loss_cny": f"{money.net_loss:.2f}",
+    }
+    if previous is not None:
+        shown["previous"] = money_dict(previous, None)
+    return shown
+
+
 def as_dict(metrics: Metrics, previous: Metrics | None = None) -> dict[str, Any]:
     """Every figure with its parts, and each rate beside the previous window's."""
     return {
@@ -417,10 +488,14 @@ def as_dict(metrics: Metrics, previous: Metrics | None = None) -> dict[str, Any]
         "to": metrics.end.isoformat(),
         "rates": {
             name: rate_dict(getattr(metrics, name), getattr(previous, name) if previous else None)
-            for name in Metrics.RATES
+            for name in (*Metrics.RATES, "one_five_ten_rate")
         },
         "durations": {name: durations_dict(getattr(metrics, name)) for name in Metrics.DURATIONS},
+        "stage_durations": {
+            name: durations_dict(durations) for name, durations in metrics.stage_durations.items()
+        },
         "incidents": metrics.incidents,
         "incidents_by_grade": metrics.incidents_by_grade,
+        "money": money_dict(metrics.money, previous.money if previous else None),
         "availability": availability_dict(metrics.availability),
     }

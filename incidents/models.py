@@ -5,16 +5,29 @@ import unicodedata
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional, Self
 
-from pydantic import AfterValidator, BeforeValidator, PlainSerializer, create_model, field_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    PlainSerializer,
+    ValidationError,
+    computed_field,
+    create_model,
+    field_validator,
+    model_validator,
+)
+from pydantic import Field as PydanticField
 from pydantic.fields import FieldInfo
+from pydantic_core import InitErrorDetails, PydanticCustomError
 from sqlalchemy import JSON, BigInteger, ColumnElement, Index, Numeric, String, Text, or_, text
 from sqlmodel import Field, SQLModel, col
 from sqlmodel._compat import SQLModelConfig  # model_config's type; sqlmodel exports it nowhere else
 
 from incidents.calendar import Calendar, active_calendar
 from incidents.db import UTCDateTime, utcnow
+from incidents.grading import GradingPolicy, net_loss
+from incidents.milestones import Milestone, OneFiveTen, one_five_ten, stage_minutes
 from incidents.timeparse import EARLIEST_YEAR, LATEST_YEAR, parse_time, to_local
 from incidents.weeks import Week
 
@@ -31,8 +44,9 @@ def _read_moment(value: object, *, date_means_midnight: bool = False) -> object:
     return value
 
 
-def _show_moment(value: datetime) -> str:
-    return to_local(value, active_calendar().tz).isoformat()
+def _show_moment(value: datetime | None) -> str | None:
+    # None only reaches here when the API document shows a field's default.
+    return None if value is None else to_local(value, active_calendar().tz).isoformat()
 
 
 # A point in time: read leniently on input, stored in UTC, answered with the team's offset.
@@ -101,8 +115,23 @@ def _read_amount(value: object) -> object:
     return parse_amount(value) if isinstance(value, str) else value
 
 
-# An amount of money in yuan: text is read by parse_amount, numbers as they are.
-Amount = Annotated[Decimal, BeforeValidator(_read_amount)]
+def _show_amount(value: Decimal) -> str:
+    return f"{value:.2f}"
+
+
+# An amount of money in yuan: text is read by parse_amount, numbers as they are; answered as text
+# with its fen ("12345.00"), so an answer reads the same whether it came from input or the table.
+Amount = Annotated[
+    Decimal,
+    BeforeValidator(_read_amount),
+    PlainSerializer(_show_amount, return_type=str, when_used="json"),
+]
+AMOUNT_LIMITS: dict[str, Any] = {"ge": 0, "max_digits": 16, "decimal_places": 2}
+
+
+def money_column(description: str) -> Any:
+    return Field(default=None, description=description, sa_type=Numeric(16, 2), **AMOUNT_LIMITS)
+
 
 SHORT = 200
 LONG = 20_000
@@ -121,13 +150,17 @@ class WriteModel(SQLModel):
     model_config = SQLModelConfig(extra="forbid")
 
 
-def partial(model: type[SQLModel], name: str) -> type[SQLModel]:
-    """The all-optional twin of `model` for PATCH, keeping every field's constraints."""
+def partial(
+    model: type[SQLModel], name: str, base: type[WriteModel] = WriteModel
+) -> type[SQLModel]:
+    """The all-optional twin of `model` for PATCH, keeping every field's constraints, on `base`
+    (a WriteModel, with any fields and checks of its own)."""
     fields: dict[str, Any] = {}
     for field_name, info in model.model_fields.items():
-        optional = FieldInfo.merge_field_infos(info, default=None)
+        # Without its default_factory too: pydantic refuses a field with both defaults.
+        optional = FieldInfo.merge_field_infos(info, default=None, default_factory=None)
         fields[field_name] = (Optional[info.annotation], optional)  # noqa: UP045 (a runtime type)
-    return create_model(name, __base__=WriteModel, **fields)
+    return create_model(name, __base__=base, **fields)
 
 
 class Detection(StrEnum):
@@ -152,11 +185,26 @@ class Grade(StrEnum):
     D = "D"
 
 
+TRIGGERS_HELP = "regulatory triggers ticked by a person, by name (see the grading policy)"
+REGULATORY_HELP = (
+    "deprecated, removed in 0.3: true ticks the trigger other_major_event; answered: whether any"
+    " regulatory trigger fired"
+)
+# What the deprecated `regulatory: true` of 0.1 means now.
+LEGACY_REGULATORY_TRIGGER = "other_major_event"
+
+
 class IncidentBase(SQLModel):
     title: OneLine = Field(min_length=1, max_length=SHORT)
     system: str | None = Field(default=None, max_length=100, index=True)
     occurred_at: Moment | None = moment_column()
     detected_at: Moment = moment_column(nullable=False, index=True)
+    # The milestones between (incidents/milestones.py holds their order): 响应, 定位, 止损开始,
+    # 止损生效.
+    acknowledged_at: Moment | None = moment_column()
+    located_at: Moment | None = moment_column()
+    mitigation_started_at: Moment | None = moment_column()
+    mitigated_at: Moment | None = moment_column()
     recovered_at: Moment | None = moment_column()
     resolved_at: Moment | None = moment_column()
     detection: Detection | None = Field(default=None, sa_type=String(20))
@@ -168,11 +216,21 @@ class IncidentBase(SQLModel):
     failed_transactions: int | None = Field(default=None, ge=0, le=COUNT_MAX, sa_type=BigInteger)
     affected_users: int | None = Field(default=None, ge=0, le=COUNT_MAX, sa_type=BigInteger)
     impact_minutes: int | None = Field(default=None, ge=0, le=10_000_000)
-    amount_cny: Amount | None = Field(
-        default=None, ge=0, max_digits=16, decimal_places=2, sa_type=Numeric(16, 2)
+    amount_involved_cny: Amount | None = money_column(
+        "涉及金额: money the incident put at risk, in yuan (was amount_cny)"
+    )
+    loss_cny: Amount | None = money_column("资损: money actually lost, in yuan")
+    recovered_cny: Amount | None = money_column(
+        "追回: money of the loss recovered since, in yuan; at most loss_cny"
     )
     core_system: bool = False
-    regulatory: bool = False
+    # Regulatory triggers a person ticked (the policy's names); the ones the facts cross fire by
+    # themselves. Any trigger grades A and starts the regulator's clock.
+    regulatory_triggers: list[str] = Field(
+        default_factory=list, sa_type=JSON, max_length=20, description=TRIGGERS_HELP
+    )
+    # Deprecated in 0.2 (removed in 0.3): true ticks the trigger other_major_event.
+    regulatory: bool | None = Field(default=None, description=REGULATORY_HELP)
     remediation: str | None = Field(default=None, max_length=LONG, sa_type=Text)
     root_cause: str | None = Field(default=None, max_length=LONG, sa_type=Text)
     # Indexed by ix_incident_report_week (partial, see Incident): most incidents have none.
@@ -195,6 +253,8 @@ class Incident(IncidentBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     # business_impact is settled by the domain on every write, so the stored value is never null.
     business_impact: bool = False
+    # Whether any regulatory trigger fired (ticked or by the facts), as of the last grading.
+    regulatory: bool = False
     grade: Grade | None = Field(default=None, sa_type=String(1), index=True)
     grade_reason: str | None = Field(default=None, max_length=1000)
     grade_overridden: bool = False
@@ -219,21 +279,66 @@ class Incident(IncidentBase, table=True):
         )
 
 
-class IncidentCreate(IncidentBase, WriteModel):
+AMOUNT_CNY_DEPRECATED = "deprecated, removed in 0.3: the old name of amount_involved_cny"
+
+
+class AmountCnyAlias(WriteModel):
+    """`amount_cny`, the name of amount_involved_cny until 0.2, still read on input for one
+    release: its value moves to amount_involved_cny; both given and different is a 422 naming
+    amount_cny. A field of its own (not a validation alias) so the API document lists it as
+    deprecated, and never dumped, so no write sees it."""
+
+    if TYPE_CHECKING:
+        amount_involved_cny: Decimal | None
+
+    amount_cny: Amount | None = PydanticField(
+        default=None,
+        description=AMOUNT_CNY_DEPRECATED,
+        exclude=True,
+        json_schema_extra={"deprecated": True},
+        **AMOUNT_LIMITS,
+    )
+
+    @model_validator(mode="after")
+    def _read_old_amount_name(self) -> Self:
+        if "amount_cny" not in self.model_fields_set:
+            return self
+        if (
+            "amount_involved_cny" in self.model_fields_set
+            and self.amount_involved_cny != self.amount_cny
+        ):
+            raise ValidationError.from_exception_data(
+                type(self).__name__,
+                [
+                    InitErrorDetails(
+                        type=PydanticCustomError(
+                            "value_error", "differs from amount_involved_cny, its new name"
+                        ),
+                        loc=("amount_cny",),
+                        input=self.amount_cny,
+                    )
+                ],
+            )
+        self.amount_involved_cny = self.amount_cny
+        return self
+
+
+class IncidentCreate(IncidentBase, AmountCnyAlias):
     # Required on input: without 发现时间 an incident cannot be stored (the column is NOT NULL).
     detected_at: Moment
 
 
 if TYPE_CHECKING:  # the type checker cannot follow create_model; the fields are the same
 
-    class IncidentUpdate(IncidentBase, WriteModel): ...
+    class IncidentUpdate(IncidentBase, AmountCnyAlias): ...
 else:
-    IncidentUpdate = partial(IncidentBase, "IncidentUpdate")
+    IncidentUpdate = partial(IncidentBase, "IncidentUpdate", base=AmountCnyAlias)
 
 
 class IncidentPublic(IncidentBase):
     id: int
     business_impact: bool
+    regulatory: bool = Field(description=REGULATORY_HELP)
     grade: Grade | None
     grade_reason: str | None
     grade_overridden: bool
@@ -241,12 +346,44 @@ class IncidentPublic(IncidentBase):
     created_by: str
     created_at: Moment
     updated_at: Moment
+    # Derived with the policy's 1-5-10 targets: build answers with IncidentPublic.of.
+    milestone_minutes: dict[str, float | None] = Field(
+        description="minutes to detect (from occurrence), and to acknowledge, locate, mitigate"
+        " and recover (from detection); null where a time is missing"
+    )
+    one_five_ten: OneFiveTen = Field(
+        description="the policy's 1-5-10 targets: met, missed:<first missed step> or unknown"
+    )
+
+    @classmethod
+    def of(cls, incident: "Incident", policy: GradingPolicy) -> "IncidentPublic":
+        return cls.model_validate(
+            incident,
+            update={
+                "milestone_minutes": stage_minutes(incident),
+                "one_five_ten": one_five_ten(incident, policy.targets),
+            },
+        )
+
+    @computed_field(description="资损 less 追回, never below 0; null while loss_cny is")  # type: ignore[prop-decorator]
+    @property
+    def net_loss_cny(self) -> Amount | None:
+        return net_loss(self.loss_cny, self.recovered_cny)
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description=AMOUNT_CNY_DEPRECATED, json_schema_extra={"deprecated": True}
+    )
+    @property
+    def amount_cny(self) -> Amount | None:
+        return self.amount_involved_cny
 
 
 class TimelineEntryBase(SQLModel):
     at: Moment = moment_column(nullable=False)
     text: str = Field(min_length=1, max_length=2000, sa_type=Text)
     key_event: bool = False
+    # The incident's milestone this entry marks: adding the entry sets it to `at`.
+    milestone: Milestone | None = Field(default=None, sa_type=String(30))
 
 
 class TimelineEntry(TimelineEntryBase, table=True):

@@ -22,6 +22,7 @@ class NotificationEvent(StrEnum):
     incident = "incident"  # filed or regraded A/B
     alert_unfollowed = "alert_unfollowed"
     action_overdue = "action_overdue"
+    regulatory = "regulatory"  # a trigger fired; the report is due soon; it is overdue
 
 
 class ChannelKind(StrEnum):

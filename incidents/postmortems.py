@@ -9,6 +9,7 @@ from incidents.actors import Actor
 from incidents.calendar import Calendar
 from incidents.db import get_or_raise, utcnow
 from incidents.errors import Invalid, refuse_clearing
+from incidents.grading import GradingPolicy
 from incidents.models import (
     CLOSED_ACTION_STATUSES,
     ActionItem,
@@ -20,20 +21,47 @@ from incidents.models import (
     TimelineEntry,
     TimelineEntryCreate,
 )
-from incidents.service import get_incident
+from incidents.service import acknowledge_if_unset, get_incident, update_incident
 
 POSTMORTEM_WORKING_DAYS = 5
 IncidentPart = TypeVar("IncidentPart", TimelineEntry, ActionItem)
 
 
 def add_timeline_entry(
-    session: Session, incident_id: int, data: TimelineEntryCreate, *, actor: Actor
+    session: Session,
+    incident_id: int,
+    data: TimelineEntryCreate,
+    *,
+    actor: Actor,
+    policy: GradingPolicy,
+    calendar: Calendar,
 ) -> TimelineEntry:
-    get_incident(session, incident_id)
+    """Add an entry; one that marks a milestone sets it to the entry's time, as an edit would
+    (checked, audited, regraded). A person's first entry that fits the milestones' order is the
+    incident's 响应 (acknowledged_at), unless it has one."""
+    incident = get_incident(session, incident_id)
     entry = TimelineEntry.model_validate(
         data, update={"incident_id": incident_id, "author": actor.name}
     )
-    return _added(session, entry, actor=actor, action="timeline", text=data.text)
+    _added(session, entry, actor=actor, action="timeline", text=data.text)
+    if data.milestone is not None:
+        field = data.milestone.field
+        try:
+            update_incident(
+                session,
+                incident_id,
+                {field: data.at},
+                actor=actor,
+                policy=policy,
+                calendar=calendar,
+                reason=f"timeline entry {entry.id}",
+            )
+        except Invalid as exc:  # named on the entry's time: that is what the writer typed
+            raise Invalid("at", f"{exc.field} {exc.message}") from None
+    if actor.is_person:
+        reason = f"first timeline entry by a person ({entry.id})"
+        acknowledge_if_unset(session, incident, data.at, actor=actor, reason=reason)
+    return entry
 
 
 def _added(

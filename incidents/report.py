@@ -16,11 +16,13 @@ from sqlmodel import Session, col, select
 
 from incidents.calendar import Calendar
 from incidents.figures import FIGURES, figures_of
+from incidents.grading import Targets, net_loss
 from incidents.metrics import (
     ALL_SYSTEMS,
     Availability,
     Durations,
     Metrics,
+    Money,
     Rate,
     Window,
     as_dict,
@@ -44,6 +46,9 @@ LABELS: dict[str, dict[str, str]] = {
         "week_availability": "本周{system}可用性：{value}（影响{minutes}分钟）",
         "grades": "事故数AB级{ab}次，CD级{cd}次",
         "ungraded": "无业务影响的稳定性事件{count}次",
+        "money": "资损：{loss}（涉及金额 {involved}，追回 {recovered}）",
+        "money_net": "资损：{loss}（涉及金额 {involved}，追回 {recovered}，净资损 {net_loss}）",
+        "event_loss": "（资损 {loss}）",
         "follow_up": "稳定性跟进：",
         "previous": "上周 {value}",
         "none": "—",
@@ -60,6 +65,7 @@ LABELS: dict[str, dict[str, str]] = {
         "monitoring_detection_rate": "监控发现率",
         "action_items_on_time_rate": "改进项按期闭环率",
         "postmortem_completion_rate": "复盘完成率",
+        "one_five_ten_rate": "1-5-10达标率",
         "mttd": "MTTD（发现）",
         "mtta": "MTTA（跟进）",
         "mttr": "MTTR（恢复）",
@@ -73,6 +79,11 @@ LABELS: dict[str, dict[str, str]] = {
         "week_availability": "{system} this week: {value} ({minutes} min of impact)",
         "grades": "Incidents: {ab} of grade A/B, {cd} of grade C/D",
         "ungraded": "{count} stability events without business impact",
+        "money": "Money lost: {loss} (involved {involved}, recovered {recovered})",
+        "money_net": (
+            "Money lost: {loss} (involved {involved}, recovered {recovered}, net loss {net_loss})"
+        ),
+        "event_loss": " (money lost {loss})",
         "follow_up": "Follow-up:",
         "previous": "last week {value}",
         "none": "—",
@@ -89,6 +100,7 @@ LABELS: dict[str, dict[str, str]] = {
         "monitoring_detection_rate": "Incidents found by monitoring",
         "action_items_on_time_rate": "Action items closed on time",
         "postmortem_completion_rate": "Postmortems published",
+        "one_five_ten_rate": "1-5-10 targets met",
         "mttd": "MTTD (detect)",
         "mtta": "MTTA (follow up)",
         "mttr": "MTTR (recover)",
@@ -114,7 +126,10 @@ class WeeklyReport:
     calendar: Calendar
 
 
-def build(session: Session, week: Week, settings: Settings, lang: Lang) -> WeeklyReport:
+def build(
+    session: Session, week: Week, settings: Settings, lang: Lang, *, targets: Targets
+) -> WeeklyReport:
+    """The week's section; `targets` are the grading policy's 1-5-10 targets."""
     calendar = settings.calendar
     window = Window.of_week(week, calendar)
     year = Window.year_to_date(week, calendar)
@@ -128,8 +143,8 @@ def build(session: Session, week: Week, settings: Settings, lang: Lang) -> Weekl
         week=week,
         lang=lang,
         follow_up_minutes=settings.follow_up_minutes,
-        metrics=compute(session, window, settings),
-        previous=compute(session, window.previous(calendar), settings),
+        metrics=compute(session, window, settings, targets=targets),
+        previous=compute(session, window.previous(calendar), settings, targets=targets),
         year_availability=availability(session, year.incidents(calendar), year_minutes),
         figures=figures_of(session, week),
         previous_figures=figures_of(session, week.shifted(-1)),
@@ -145,6 +160,25 @@ def _percent(value: float | None, digits: int) -> str:
 def _figure(name: str, value: Decimal) -> str:
     unit = FIGURES[name].unit
     return f"{value.normalize():f}{unit}"
+
+
+def _yuan(amount: Decimal) -> str:
+    return f"¥{amount:,.2f}"
+
+
+def _money_lines(money: Money, labels: dict[str, str]) -> list[str]:
+    """The week's 资损, when there was any; net loss is named once something was recovered."""
+    if money.loss <= 0:
+        return []
+    template = labels["money_net"] if money.recovered > 0 else labels["money"]
+    return [
+        template.format(
+            loss=_yuan(money.loss),
+            involved=_yuan(money.involved),
+            recovered=_yuan(money.recovered),
+            net_loss=_yuan(money.net_loss),
+        )
+    ]
 
 
 def _duration(seconds: float | None, labels: dict[str, str]) -> str:
@@ -180,6 +214,15 @@ def _durations_line(name: str, durations: Durations, labels: dict[str, str]) -> 
         p90=_duration(durations.p90, labels),
         count=durations.count,
     )
+
+
+def shown_rates(report: WeeklyReport) -> tuple[str, ...]:
+    """The rates the section lists: 1-5-10 达标率 too when this week or the last has an incident
+    with all its times known, so a week from before milestones were recorded reads as it did."""
+    counted = report.metrics.one_five_ten_rate.denominator
+    if counted or report.previous.one_five_ten_rate.denominator:
+        return (*Metrics.RATES, "one_five_ten_rate")
+    return Metrics.RATES
 
 
 def _figure_lines(report: WeeklyReport) -> list[str]:
@@ -227,12 +270,14 @@ def _event_item(
     local = report.calendar.local(incident.detected_at)
     what = user_text(" ".join((incident.description or incident.title).split()))
     review = labels["review"] if incident.needs_review else ""
+    loss = incident.loss_cny
+    lost = labels["event_loss"].format(loss=_yuan(loss)) if loss else ""
     remediation = (
         f"{labels['remediation']}{user_text(' '.join(incident.remediation.split()))}"
         if incident.remediation
         else None
     )
-    return f"{local.month}/{local.day} {local:%H:%M} {what}{review}", remediation
+    return f"{local.month}/{local.day} {local:%H:%M} {what}{lost}{review}", remediation
 
 
 def blocks(report: WeeklyReport, user_text: Callable[[str], str] = _as_is) -> list[Block]:
@@ -255,6 +300,7 @@ def blocks(report: WeeklyReport, user_text: Callable[[str], str] = _as_is) -> li
     ]
     if grades["ungraded"]:
         availability_lines.append(labels["ungraded"].format(count=grades["ungraded"]))
+    availability_lines += _money_lines(metrics.money, labels)
     availability_lines += [
         labels["week_availability"].format(
             system=user_text(row.system),
@@ -266,7 +312,7 @@ def blocks(report: WeeklyReport, user_text: Callable[[str], str] = _as_is) -> li
     ]
     follow_up_lines = [
         _rate_line(name, getattr(metrics, name), getattr(previous, name), report)
-        for name in Metrics.RATES
+        for name in shown_rates(report)
     ] + [_durations_line(name, getattr(metrics, name), labels) for name in Metrics.DURATIONS]
     result += [
         Block("p", labels["availability"]),
@@ -304,6 +350,13 @@ def to_markdown(report: WeeklyReport, user_text: Callable[[str], str] = _as_is) 
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
+MONEY_COLUMNS = ("amount_involved_cny", "loss_cny", "recovered_cny")
+
+
+def _amount_text(amount: Decimal | None) -> str | None:
+    return None if amount is None else f"{amount:.2f}"
+
+
 def to_json(report: WeeklyReport) -> dict[str, Any]:
     return {
         "week": {
@@ -337,6 +390,8 @@ def to_json(report: WeeklyReport) -> dict[str, Any]:
                 "grade": incident.grade,
                 "business_impact": incident.business_impact,
                 "needs_review": incident.needs_review,
+                **{name: _amount_text(getattr(incident, name)) for name in MONEY_COLUMNS},
+                "net_loss_cny": _amount_text(net_loss(incident.loss_cny, incident.recovered_cny)),
             }
             for incident in report.events
         ],

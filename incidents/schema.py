@@ -14,7 +14,8 @@ def load_all_models() -> None:
     import incidents.alerts.models
     import incidents.jobs
     import incidents.models
-    import incidents.outbox  # noqa: F401
+    import incidents.outbox
+    import incidents.regulatory  # noqa: F401
 
 
 def alembic_config(database_url: str) -> Config:

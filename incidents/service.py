@@ -1,6 +1,7 @@
 """Filing, reading, editing and listing incidents; each change is audited in the caller's
 transaction (the caller commits)."""
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -8,14 +9,21 @@ from typing import Any
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
-from incidents import audit, impact
-from incidents.actors import Actor
+from incidents import audit, impact, milestones, regulatory
+from incidents.actors import ESCALATION, Actor
 from incidents.announcements import announce_grade
 from incidents.calendar import Calendar
 from incidents.db import get_or_raise, paged, utcnow
 from incidents.errors import Forbidden, Invalid, refuse_clearing
-from incidents.grading import GradingPolicy, ImpactFacts
-from incidents.models import Grade, Incident, IncidentCreate, IncidentStatus, Role
+from incidents.grading import GradeResult, GradingPolicy, ImpactFacts
+from incidents.models import (
+    LEGACY_REGULATORY_TRIGGER,
+    Grade,
+    Incident,
+    IncidentCreate,
+    IncidentStatus,
+    Role,
+)
 from incidents.weeks import Week
 
 # Changing any of these can change the grade, so the policy runs again after an edit that
@@ -43,15 +51,41 @@ def _settle_business_impact(incident: Incident, explicit: bool | None) -> None:
     incident.business_impact = impact.has_business_impact({**values, "business_impact": explicit})
 
 
-def _check_times(incident: Incident) -> None:
+def _check_times(incident: Incident, written: Collection[str]) -> None:
+    """The milestones in order; `written` are the fields this change set."""
     if incident.occurred_at is None:
         incident.occurred_at = incident.detected_at
-    if incident.occurred_at > incident.detected_at:
-        raise Invalid("occurred_at", "must not be after detected_at")
-    for name in ("recovered_at", "resolved_at"):
-        moment = getattr(incident, name)
-        if moment is not None and moment < incident.detected_at:
-            raise Invalid(name, "must not be before detected_at")
+    milestones.check_order(milestones.times_of(incident), written)
+
+
+def acknowledge_if_unset(
+    session: Session, incident: Incident, at: datetime, *, actor: Actor, reason: str
+) -> bool:
+    """Set 响应 (acknowledged_at) to `at` when it is empty and `at` keeps the milestones in
+    order; audited. Done by people's first responses (an entry on the timeline, a follow-up of a
+    linked alert), which it never refuses: a time out of order is simply not taken."""
+    if incident.acknowledged_at is not None or incident.id is None:
+        return False
+    if not milestones.fits(incident, milestones.Milestone.acknowledged, at):
+        return False
+    incident.acknowledged_at = at
+    audit.record(
+        session,
+        incident_id=incident.id,
+        actor=actor.name,
+        action="auto_acknowledge",
+        field="acknowledged_at",
+        new=at,
+        reason=reason,
+    )
+    incident.updated_at = utcnow()
+    return True
+
+
+def _check_money(incident: Incident) -> None:
+    loss, recovered = incident.loss_cny, incident.recovered_cny
+    if loss is not None and recovered is not None and recovered > loss:
+        raise Invalid("recovered_cny", "must not be more than loss_cny")
 
 
 def impact_facts(incident: Incident) -> ImpactFacts:
@@ -59,13 +93,33 @@ def impact_facts(incident: Incident) -> ImpactFacts:
     return impact.facts_from({name: getattr(incident, name) for name in impact.FACT_FIELDS})
 
 
+def _grading(
+    incident: Incident, policy: GradingPolicy, calendar: Calendar, now: datetime | None = None
+) -> GradeResult:
+    state = {
+        name: getattr(incident, name)
+        for name in ("status", "detected_at", "recovered_at", "mitigated_at")
+    }
+    judged = impact.circumstances(state, calendar, now or utcnow())
+    return policy.evaluate(impact_facts(incident), judged)
+
+
 def _apply_policy(
-    session: Session, incident: Incident, policy: GradingPolicy, actor: Actor, calendar: Calendar
+    session: Session,
+    incident: Incident,
+    policy: GradingPolicy,
+    actor: Actor,
+    calendar: Calendar,
+    result: GradeResult | None = None,
 ) -> None:
-    """Recompute the grade unless on-call overrode it; a change of grade is audited."""
+    """Recompute the grade unless on-call overrode it (a change of grade is audited and
+    announced), and open the regulator's clock when a trigger fired, override or not."""
+    result = result or _grading(incident, policy, calendar)
+    incident.regulatory = bool(result.triggers)
+    if result.triggers:
+        regulatory.open_report(session, incident, result.triggers, policy=policy, calendar=calendar)
     if incident.grade_overridden:
         return
-    result = policy.evaluate(impact_facts(incident))
     new_grade = Grade(result.grade) if result.grade else None
     old_grade = incident.grade
     if new_grade != old_grade and incident.id is not None:
@@ -95,10 +149,16 @@ def create_incident(
 ) -> Incident:
     """File a graded, audited incident (announced if it is A or B)."""
     incident = Incident.model_validate(
-        data, update={"created_by": actor.name, "business_impact": False}
+        # Both are settled below from the facts; the input's `regulatory` is a deprecated tick.
+        data,
+        update={"created_by": actor.name, "business_impact": False, "regulatory": False},
+    )
+    incident.regulatory_triggers = _ticked_triggers(
+        data.regulatory_triggers, data.regulatory, policy
     )
     _settle_business_impact(incident, data.business_impact)
-    _check_times(incident)
+    _check_times(incident, milestones.MILESTONE_FIELDS)
+    _check_money(incident)
     session.add(incident)
     session.flush()  # the id is needed by the audit entries below
     audit.record(session, incident_id=incident.id, actor=actor.name, action="create")
@@ -114,10 +174,16 @@ def update_incident(
     actor: Actor,
     policy: GradingPolicy,
     calendar: Calendar,
+    reason: str | None = None,
 ) -> Incident:
-    """Apply a PATCH: only the fields sent are changed; a null clears an optional field."""
+    """Apply a PATCH: only the fields sent are changed; a null clears an optional field.
+    `reason` goes in the audit entries (why a change not typed as a PATCH was made)."""
     incident = get_incident(session, incident_id)
-    refuse_clearing(changes, ("title", "detected_at", "status", "core_system", "regulatory"))
+    refuse_clearing(changes, ("title", "detected_at", "status", "core_system"))
+    if "regulatory_triggers" in changes or changes.get("regulatory"):
+        ticked = changes.get("regulatory_triggers", incident.regulatory_triggers) or []
+        changes["regulatory_triggers"] = _ticked_triggers(ticked, changes.get("regulatory"), policy)
+    changes.pop("regulatory", None)  # answered from the triggers, never set by hand
     before = {name: getattr(incident, name) for name in changes}
     for name, value in changes.items():
         setattr(incident, name, value)
@@ -125,7 +191,8 @@ def update_incident(
         _settle_business_impact(incident, changes.get("business_impact"))
     if changes.get("business_impact") is not None:
         incident.needs_review = False  # a person has now said whether business was hit
-    _check_times(incident)
+    _check_times(incident, changes.keys())
+    _check_money(incident)
     after = {name: getattr(incident, name) for name in changes}
     changed = audit.record_changes(
         session,
@@ -134,6 +201,7 @@ def update_incident(
         action="update",
         before=before,
         after=after,
+        reason=reason,
     )
     if not changed:
         return incident
@@ -141,6 +209,52 @@ def update_incident(
         _apply_policy(session, incident, policy, actor, calendar)
     incident.updated_at = utcnow()
     return incident
+
+
+def _ticked_triggers(
+    ticked: list[str], legacy_regulatory: bool | None, policy: GradingPolicy
+) -> list[str]:
+    """The triggers a person ticked, known to the policy, each once; the deprecated
+    `regulatory: true` ticks other_major_event."""
+    names = list(dict.fromkeys(ticked))
+    if legacy_regulatory:
+        if policy.trigger(LEGACY_REGULATORY_TRIGGER) is None:
+            raise Invalid(
+                "regulatory",
+                "is deprecated: name the trigger in regulatory_triggers"
+                f" (this policy has no {LEGACY_REGULATORY_TRIGGER})",
+            )
+        names = list(dict.fromkeys([*names, LEGACY_REGULATORY_TRIGGER]))
+    try:
+        policy.check_triggers(names)
+    except ValueError as exc:
+        raise Invalid("regulatory_triggers", str(exc)) from None
+    return names
+
+
+def regrade_open_incidents(
+    session: Session, now: datetime, *, policy: GradingPolicy, calendar: Calendar
+) -> int:
+    """Judge every open, unrecovered incident as of `now`: the ones an escalation or a trigger
+    now catches rise (audited and announced like any regrading). Returns how many changed."""
+    actor = Actor(name=ESCALATION, role=Role.oncall)
+    open_incidents = session.exec(
+        select(Incident).where(
+            col(Incident.status) == IncidentStatus.open,
+            col(Incident.recovered_at).is_(None),
+            col(Incident.mitigated_at).is_(None),
+            col(Incident.detected_at) >= now - impact.ONGOING_FOR,
+        )
+    ).all()
+    changed = 0
+    for incident in open_incidents:
+        result = _grading(incident, policy, calendar, now)
+        rises = not incident.grade_overridden and result.grade != incident.grade
+        if rises or (result.triggers and not incident.regulatory):
+            _apply_policy(session, incident, policy, actor, calendar, result)
+            incident.updated_at = now
+            changed += 1
+    return changed
 
 
 def override_grade(

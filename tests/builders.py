@@ -2,6 +2,9 @@
 
 from typing import Any
 
+from fastapi.testclient import TestClient
+from sqlmodel import Session, func, select
+
 
 def seed_pos_incident(**overrides: Any) -> dict[str, Any]:
     """The seed report's 8/31 event: 545 failed POS payment orders, reported in the 9/9 week."""
@@ -35,3 +38,16 @@ def cli_args(fields: dict[str, Any]) -> list[str]:
         else:
             args.extend([flag, str(value)])
     return args
+
+
+def file_incident(client: TestClient, headers: dict[str, str], **overrides: Any) -> dict[str, Any]:
+    """The seed event (with `overrides`) filed through the API; its answer."""
+    response = client.post(
+        "/api/v1/incidents", json=seed_pos_incident(**overrides), headers=headers
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def count(session: Session, model: Any) -> int:
+    return session.exec(select(func.count()).select_from(model)).one()

@@ -5,8 +5,8 @@ import threading
 
 import typer
 
-from api.cli import grading, incidents, notifications, reports, sources, tokens
-from api.cli.context import migrate_embedded_database
+from api.cli import grading, incidents, notifications, regulatory, reports, sources, tokens
+from api.cli.context import current_policy, migrate_embedded_database
 from api.scheduler import build_scheduler
 from incidents.db import engine_for
 from incidents.schema import upgrade_to_head
@@ -26,6 +26,7 @@ app.command("import")(reports.import_report)
 app.command("demo")(reports.demo)
 app.add_typer(notifications.channel_app, name="channel")
 app.add_typer(notifications.notifications_app, name="notifications")
+app.add_typer(regulatory.app, name="regulatory")
 
 
 @app.callback()
@@ -63,7 +64,7 @@ def scheduler() -> None:
     """Run only the scheduled jobs (weekly section, reminders, digest, outbox), until stopped."""
     migrate_embedded_database()
     settings = get_settings()
-    jobs = build_scheduler(engine_for(settings.database_url), settings)
+    jobs = build_scheduler(engine_for(settings.database_url), settings, current_policy())
     jobs.start()
     typer.echo("scheduler running; Ctrl-C to stop")
     stop = threading.Event()

@@ -37,8 +37,13 @@ def migrate_embedded_database() -> None:
         upgrade_to_head(url)
 
 
+# Fields whose flag is not their name: a list is given one value per flag, so the flag is
+# the singular.
+FLAGS = {"regulatory_triggers": "--trigger"}
+
+
 def flag(field: str) -> str:
-    return "--" + field.replace("_", "-")
+    return FLAGS.get(field, "--" + field.replace("_", "-"))
 
 
 def read_amount(text: str) -> Decimal:

@@ -36,6 +36,10 @@ def file_incident(
     ] = None,
     system: Text = None,
     occurred_at: Text = None,
+    acknowledged_at: Annotated[str | None, typer.Option(help="响应")] = None,
+    located_at: Annotated[str | None, typer.Option(help="定位")] = None,
+    mitigation_started_at: Annotated[str | None, typer.Option(help="止损开始")] = None,
+    mitigated_at: Annotated[str | None, typer.Option(help="止损生效")] = None,
     recovered_at: Text = None,
     resolved_at: Text = None,
     detection: Annotated[Detection | None, typer.Option()] = None,
@@ -49,9 +53,31 @@ def file_incident(
     failed_transactions: Annotated[int | None, typer.Option()] = None,
     affected_users: Annotated[int | None, typer.Option()] = None,
     impact_minutes: Annotated[int | None, typer.Option()] = None,
-    amount_cny: Annotated[Decimal | None, typer.Option(parser=read_amount, metavar="CNY")] = None,
+    amount_involved_cny: Annotated[
+        Decimal | None, typer.Option(parser=read_amount, metavar="CNY", help="涉及金额")
+    ] = None,
+    loss_cny: Annotated[
+        Decimal | None, typer.Option(parser=read_amount, metavar="CNY", help="资损")
+    ] = None,
+    recovered_cny: Annotated[
+        Decimal | None,
+        typer.Option(parser=read_amount, metavar="CNY", help="追回 (at most --loss-cny)"),
+    ] = None,
+    # Deprecated, removed in 0.3: the old name of --amount-involved-cny, read by IncidentCreate.
+    amount_cny: Annotated[
+        Decimal | None, typer.Option(parser=read_amount, metavar="CNY", hidden=True)
+    ] = None,
     core_system: Annotated[bool, typer.Option("--core-system/--non-core-system")] = False,
-    regulatory: Annotated[bool, typer.Option()] = False,
+    regulatory_triggers: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--trigger",
+            help="a regulatory trigger a person ticks, by name (repeat for several; the policy"
+            " lists them: personal_data_leak, fund_safety, public_opinion …)",
+        ),
+    ] = None,
+    # Deprecated, removed in 0.3: ticks the trigger other_major_event.
+    regulatory: Annotated[bool | None, typer.Option(hidden=True)] = None,
     remediation: Annotated[str | None, typer.Option(help="处置")] = None,
     root_cause: Text = None,
     report_week: Annotated[str | None, typer.Option(help="e.g. 2023-09-09")] = None,
@@ -60,6 +86,11 @@ def file_incident(
 ) -> None:
     """File an incident; asks for the title and detection time when they are not given."""
     fields = {name: value for name, value in locals().items() if value is not None}
+    if amount_cny is not None:
+        typer.echo(
+            "warning: --amount-cny is deprecated, removed in 0.3: use --amount-involved-cny",
+            err=True,
+        )
     interactive = stdin_is_terminal()
     for required, prompt in (("title", "Title"), ("detected_at", "Detected at (9/7 14:42)")):
         if required not in fields:

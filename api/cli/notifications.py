@@ -6,7 +6,7 @@ import typer
 
 from api.cli.context import open_session
 from incidents import outbox
-from incidents.outbox import ChannelCreate, ChannelKind, NotificationStatus
+from incidents.outbox import ChannelCreate, ChannelKind, NotificationEvent, NotificationStatus
 from incidents.settings import get_settings
 from notifiers import subscriptions
 
@@ -26,7 +26,7 @@ def add(
     events: Annotated[
         str,
         typer.Option(
-            help="comma-separated: weekly_report, incident, alert_unfollowed, action_overdue"
+            help="comma-separated: " + ", ".join(NotificationEvent),
         ),
     ],
     secret: Annotated[

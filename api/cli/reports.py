@@ -37,10 +37,11 @@ def weekly(
 ) -> None:
     """Print the week's 【系统运行数据】 and 生产稳定性事件."""
     settings = get_settings()
+    policy = current_policy()
     chosen = chosen_week(week)
     if send:
         with open_session() as session:
-            queued = queue_weekly_report(session, chosen, settings)
+            queued = queue_weekly_report(session, chosen, settings, policy)
         result = outbox_job(engine_for(settings.database_url), shared_client(), settings)
         typer.echo(
             f"queued for {queued} channel(s); sent {result.sent}, retrying {result.retrying},"
@@ -48,7 +49,9 @@ def weekly(
             err=True,
         )
     with open_session() as session:
-        built = report.build(session, chosen, settings, lang or settings.report_lang)
+        built = report.build(
+            session, chosen, settings, lang or settings.report_lang, targets=policy.targets
+        )
         if format == "json":
             typer.echo(json.dumps(report.to_json(built), ensure_ascii=False, indent=2))
         elif format == "html":

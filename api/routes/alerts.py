@@ -7,7 +7,7 @@ from api.deps import CalendarDep, Id, OncallDep, PageDep, PolicyDep, SessionDep,
 from api.pagination import ListPage
 from incidents.alerts import service
 from incidents.alerts.models import Alert, AlertPublic, AlertStatus, Promotion, Verdict
-from incidents.models import Incident, IncidentPublic, QueryMoment
+from incidents.models import IncidentPublic, QueryMoment
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 
@@ -59,8 +59,8 @@ def promote(
     policy: PolicyDep,
     calendar: CalendarDep,
     data: Promotion | None = None,
-) -> Incident:
-    return service.promote(
+) -> IncidentPublic:
+    incident = service.promote(
         session,
         alert_id,
         actor=actor,
@@ -68,3 +68,4 @@ def promote(
         calendar=calendar,
         incident_id=data.incident_id if data else None,
     )
+    return IncidentPublic.of(incident, policy)

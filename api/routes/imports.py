@@ -47,6 +47,6 @@ async def import_weekly_report(
     return ImportAnswer(
         week=result.week.label,
         report_date=result.week.report_date.isoformat(),
-        created=result.created,
+        created=[IncidentPublic.of(incident, policy) for incident in result.created],
         existing=result.existing,
     )

@@ -13,7 +13,6 @@ from incidents.models import (
     AuditEntry,
     AuditEntryPublic,
     Grade,
-    Incident,
     IncidentCreate,
     IncidentPublic,
     IncidentStatus,
@@ -53,8 +52,9 @@ def file_incident(
     actor: OncallDep,
     policy: PolicyDep,
     calendar: CalendarDep,
-) -> Incident:
-    return service.create_incident(session, data, actor=actor, policy=policy, calendar=calendar)
+) -> IncidentPublic:
+    incident = service.create_incident(session, data, actor=actor, policy=policy, calendar=calendar)
+    return IncidentPublic.of(incident, policy)
 
 
 @router.get("")
@@ -64,6 +64,7 @@ def list_incidents(
     session: SessionDep,
     actor: ViewerDep,
     calendar: CalendarDep,
+    policy: PolicyDep,
 ) -> ListPage[IncidentPublic]:
     week = calendar.parse_week(query.week) if query.week is not None else None
     criteria = service.IncidentFilter(
@@ -75,15 +76,17 @@ def list_incidents(
         status=query.status,
         text=query.q,
     )
-    return ListPage.of(
-        service.list_incidents(session, criteria, calendar, limit=page.limit, offset=page.offset),
-        page,
+    items, total = service.list_incidents(
+        session, criteria, calendar, limit=page.limit, offset=page.offset
     )
+    return ListPage.of(([IncidentPublic.of(item, policy) for item in items], total), page)
 
 
 @router.get("/{incident_id}", response_model=IncidentPublic)
-def read_incident(incident_id: Id, session: SessionDep, actor: ViewerDep) -> Incident:
-    return service.get_incident(session, incident_id)
+def read_incident(
+    incident_id: Id, session: SessionDep, actor: ViewerDep, policy: PolicyDep
+) -> IncidentPublic:
+    return IncidentPublic.of(service.get_incident(session, incident_id), policy)
 
 
 @router.patch("/{incident_id}", response_model=IncidentPublic)
@@ -94,11 +97,12 @@ def edit_incident(
     actor: OncallDep,
     policy: PolicyDep,
     calendar: CalendarDep,
-) -> Incident:
+) -> IncidentPublic:
     changes = data.model_dump(exclude_unset=True)
-    return service.update_incident(
+    incident = service.update_incident(
         session, incident_id, changes, actor=actor, policy=policy, calendar=calendar
     )
+    return IncidentPublic.of(incident, policy)
 
 
 @router.post("/{incident_id}/grade", response_model=IncidentPublic)
@@ -109,8 +113,8 @@ def override_grade(
     actor: OncallDep,
     policy: PolicyDep,
     calendar: CalendarDep,
-) -> Incident:
-    return service.override_grade(
+) -> IncidentPublic:
+    incident = service.override_grade(
         session,
         incident_id,
         data.grade,
@@ -119,6 +123,7 @@ def override_grade(
         policy=policy,
         calendar=calendar,
     )
+    return IncidentPublic.of(incident, policy)
 
 
 @router.get("/{incident_id}/audit", response_model=list[AuditEntryPublic])
@@ -133,9 +138,17 @@ def audit_trail(incident_id: Id, session: SessionDep, actor: ViewerDep) -> list[
     response_model=TimelineEntryPublic,
 )
 def add_timeline_entry(
-    incident_id: Id, data: TimelineEntryCreate, session: SessionDep, actor: OncallDep
+    incident_id: Id,
+    data: TimelineEntryCreate,
+    session: SessionDep,
+    actor: OncallDep,
+    policy: PolicyDep,
+    calendar: CalendarDep,
 ) -> TimelineEntry:
-    return postmortems.add_timeline_entry(session, incident_id, data, actor=actor)
+    """An entry with a `milestone` sets that time of the incident to its `at`."""
+    return postmortems.add_timeline_entry(
+        session, incident_id, data, actor=actor, policy=policy, calendar=calendar
+    )
 
 
 @router.get("/{incident_id}/timeline", response_model=list[TimelineEntryPublic])

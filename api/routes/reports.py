@@ -5,7 +5,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
-from api.deps import CalendarDep, OncallDep, SessionDep, SettingsDep, ViewerDep
+from api.deps import CalendarDep, OncallDep, PolicyDep, SessionDep, SettingsDep, ViewerDep
 from incidents import figures, metrics, report
 from incidents.errors import Invalid
 from incidents.models import QueryMoment
@@ -19,12 +19,14 @@ def weekly_report(
     session: SessionDep,
     actor: ViewerDep,
     settings: SettingsDep,
+    policy: PolicyDep,
     lang: Literal["zh", "en"] | None = None,
     format: Literal["markdown", "json", "html"] = "markdown",
 ) -> Response | dict:
     """The weekly stability section: 【系统运行数据】 and 生产稳定性事件."""
     chosen = settings.calendar.parse_week(week)
-    built = report.build(session, chosen, settings, lang or settings.report_lang)
+    lang = lang or settings.report_lang
+    built = report.build(session, chosen, settings, lang, targets=policy.targets)
     if format == "json":
         return report.to_json(built)
     if format == "html":
@@ -43,13 +45,17 @@ def window_metrics(
     session: SessionDep,
     actor: ViewerDep,
     settings: SettingsDep,
+    policy: PolicyDep,
 ) -> dict:
     """Every metric over [from, to), each rate beside the window of the same length before."""
     if query.to <= query.from_:
         raise Invalid("to", "must be after from")
     window = metrics.Window(query.from_, query.to)
-    current = metrics.compute(session, window, settings)
-    previous = metrics.compute(session, window.previous(settings.calendar), settings)
+    targets = policy.targets
+    current = metrics.compute(session, window, settings, targets=targets)
+    previous = metrics.compute(
+        session, window.previous(settings.calendar), settings, targets=targets
+    )
     return metrics.as_dict(current, previous)
 
 

@@ -2,13 +2,14 @@
 its timeline, remediation, postmortem and action items. Each write calls the function the JSON
 API calls and answers POST-redirect-GET; a refused value is shown beside its field."""
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session
+from starlette.datastructures import ImmutableMultiDict
 
 from api.deps import PolicyDep, SessionDep
 from api.pagination import PAGE_ROWS, page_links, page_offset
@@ -19,12 +20,15 @@ from api.web.rendering import PageRoute, render, see_other
 from incidents import postmortems, service
 from incidents.calendar import Calendar
 from incidents.errors import Invalid, NotFound
+from incidents.grading import GradingPolicy
 from incidents.impact import GRADED_INPUT_FIELDS
+from incidents.milestones import MILESTONES, STAGES, Milestone, one_five_ten, stage_minutes
 from incidents.models import (
     CLOSED_ACTION_STATUSES,
     ActionItemCreate,
     ActionItemStatus,
     ActionItemType,
+    AmountCnyAlias,
     Detection,
     Grade,
     Incident,
@@ -36,25 +40,39 @@ from incidents.models import (
     PostmortemWrite,
     RootCauseCategory,
     TimelineEntryCreate,
+    net_loss,
 )
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
-# The filing form is IncidentCreate: a yes/no field is a checkbox, one that may also be left to
-# the domain (business_impact) a select of "", yes and no; every other field is typed text.
-FILING_CHECKBOXES = tuple(
-    name for name, info in IncidentCreate.model_fields.items() if info.annotation is bool
-)
+# The filing form is IncidentCreate (less amount_cny, a deprecated spelling the API and the CLI
+# still read): a yes/no field is a checkbox, one that may also be left to the domain
+# (business_impact) a select of "", yes and no; every other field is typed text, money too.
+FILING_FIELDS = {
+    name: info
+    for name, info in IncidentCreate.model_fields.items()
+    if name not in AmountCnyAlias.model_fields and name != "regulatory"  # deprecated, too
+}
+# Fields of several values: a checkbox per value (the policy's regulatory triggers).
+FILING_LISTS = ("regulatory_triggers",)
+FILING_CHECKBOXES = tuple(name for name, info in FILING_FIELDS.items() if info.annotation is bool)
 FILING_TRI_STATES = tuple(
-    name for name, info in IncidentCreate.model_fields.items() if info.annotation == bool | None
+    name for name, info in FILING_FIELDS.items() if info.annotation == bool | None
 )
 FILING_TEXT_FIELDS = tuple(
     name
-    for name in IncidentCreate.model_fields
-    if name not in FILING_CHECKBOXES and name not in FILING_TRI_STATES
+    for name in FILING_FIELDS
+    if name not in (*FILING_CHECKBOXES, *FILING_TRI_STATES, *FILING_LISTS)
 )
-EDIT_FIELDS = ("status", "owner", "recovered_at", "resolved_at", "remediation")
-EDIT_TIMES = ("recovered_at", "resolved_at")
+MONEY_FIELDS = ("amount_involved_cny", "loss_cny", "recovered_cny")
+# The milestones after detection; occurrence and detection are set when filing.
+EDIT_TIMES = tuple(
+    milestone.field
+    for milestone in MILESTONES
+    if milestone not in (Milestone.occurred, Milestone.detected)
+)
+TRIGGERS_ON_FORM = "triggers_on_form"
+EDIT_FIELDS = ("status", "owner", *EDIT_TIMES, "remediation", *MONEY_FIELDS)
 POSTMORTEM_TEXTS = (
     "summary",
     "impact",
@@ -74,6 +92,7 @@ ENUMS = {
     "categories": list(RootCauseCategory),
     "pm_statuses": list(PostmortemStatus),
     "ai_types": list(ActionItemType),
+    "milestones": list(Milestone),
 }
 
 
@@ -137,11 +156,13 @@ def incident_list(
 # Filing -----------------------------------------------------------------------------------
 
 
-def _filing_values(form: Mapping[str, str]) -> dict[str, Any]:
+def _filing_values(form: ImmutableMultiDict) -> dict[str, Any]:
     """The filing form as IncidentCreate takes it: empty fields and unanswered selects left out."""
     values: dict[str, Any] = given(form, FILING_TEXT_FIELDS)
     for name in FILING_CHECKBOXES:
         values[name] = checked(form, name)
+    for name in FILING_LISTS:
+        values[name] = [value for value in form.getlist(name) if value]
     for name in FILING_TRI_STATES:
         if (answer := tri_state(form, name)) is not None:
             values[name] = answer
@@ -150,13 +171,13 @@ def _filing_values(form: Mapping[str, str]) -> dict[str, Any]:
 
 def _filing_page(
     request: Request,
-    form: Mapping[str, str],
+    form: ImmutableMultiDict,
     errors: dict[str, str] | None = None,
     *,
     status: int = 200,
 ) -> HTMLResponse:
     values = _filing_values(form)
-    result = preview_grade(request.app.state.grading_policy, values)
+    result = preview_grade(request.app.state.grading_policy, values, _calendar(request))
     # The selects are shown as chosen ("yes", "no" or ""), not as the bools they mean.
     shown = values | {name: form.get(name, "") for name in FILING_TRI_STATES}
     return render(
@@ -167,6 +188,7 @@ def _filing_page(
             "errors": errors or {},
             "preview": result,
             "grade_fields": GRADED_INPUT_FIELDS,
+            "triggers": request.app.state.grading_policy.triggers,
             **ENUMS,
         },
         status=status,
@@ -175,14 +197,18 @@ def _filing_page(
 
 @router.get("/incidents/new", response_class=HTMLResponse)
 def filing_form(request: Request, actor: OncallPage) -> HTMLResponse:
-    return _filing_page(request, {})
+    return _filing_page(request, ImmutableMultiDict())
 
 
 @router.get("/incidents/grade-preview")
 def grade_preview(request: Request, actor: PageActor) -> JSONResponse:
     """The grade and the rules that fired for the form as typed so far."""
-    form = {key: value[:200] for key, value in request.query_params.items()}
-    result = preview_grade(request.app.state.grading_policy, _filing_values(form))
+    form = ImmutableMultiDict(
+        [(key, value[:200]) for key, value in request.query_params.multi_items()]
+    )
+    result = preview_grade(
+        request.app.state.grading_policy, _filing_values(form), _calendar(request)
+    )
     return JSONResponse(
         {"grade": result.grade, "reasons": list(result.reasons), "reason_text": result.reason_text}
     )
@@ -212,7 +238,7 @@ def file_incident(
 # One incident -----------------------------------------------------------------------------
 
 
-def _edit_defaults(incident: Incident, request: Request) -> dict[str, str]:
+def _edit_defaults(incident: Incident, request: Request) -> dict[str, Any]:
     """The edit form as rendered; a field posted back unchanged is not an edit."""
     calendar = _calendar(request)
     defaults = {
@@ -223,7 +249,10 @@ def _edit_defaults(incident: Incident, request: Request) -> dict[str, str]:
     for name in EDIT_TIMES:
         moment = getattr(incident, name)
         defaults[name] = f"{calendar.local(moment):%Y-%m-%d %H:%M}" if moment else ""
-    return defaults
+    for name in MONEY_FIELDS:
+        amount = getattr(incident, name)
+        defaults[name] = "" if amount is None else f"{amount:f}"
+    return defaults | {"regulatory_triggers": list(incident.regulatory_triggers)}
 
 
 def _incident_page(
@@ -255,6 +284,9 @@ def _incident_page(
         "incident.html",
         {
             "incident": incident,
+            "net_loss": net_loss(incident.loss_cny, incident.recovered_cny),
+            "triggers": request.app.state.grading_policy.triggers,
+            **_milestone_facts(incident, request.app.state.grading_policy),
             "timeline": postmortems.timeline(session, incident_id),
             "postmortem": postmortem,
             "whys": _whys(forms["postmortem"]),
@@ -268,6 +300,27 @@ def _incident_page(
         },
         status=status,
     )
+
+
+def _milestone_facts(incident: Incident, policy: GradingPolicy) -> dict[str, Any]:
+    """Each milestone's time with the minutes of the stage it ends, and the 1-5-10 verdict."""
+    minutes = stage_minutes(incident)
+    ending = {stage.end: stage for stage in STAGES}
+    rows = [
+        (
+            milestone.field,
+            minutes[ending[milestone].name] if milestone in ending else None,
+            f"after_{ending[milestone].start}" if milestone in ending else None,
+        )
+        for milestone in MILESTONES
+    ]
+    verdict = one_five_ten(incident, policy.targets)
+    return {
+        "milestone_rows": rows,
+        "one_five_ten": verdict,
+        "missed_stage": verdict.removeprefix("missed:") if verdict.startswith("missed:") else None,
+        "targets": policy.targets,
+    }
 
 
 def _postmortem_values(postmortem: Postmortem | None) -> dict[str, Any]:
@@ -328,9 +381,17 @@ def edit_incident(
     policy: PolicyDep,
     form: FormData,
 ) -> Response:
-    defaults = _edit_defaults(service.get_incident(session, incident_id), request)
-    posted = {name: form.get(name, "").strip() for name in EDIT_FIELDS if name in form}
+    incident = service.get_incident(session, incident_id)
+    defaults = _edit_defaults(incident, request)
+    posted: dict[str, Any] = {
+        name: form.get(name, "").strip() for name in EDIT_FIELDS if name in form
+    }
     changes = {name: value or None for name, value in posted.items() if value != defaults[name]}
+    # Unticking every box sends no value at all; the marker says the boxes were on the form.
+    if TRIGGERS_ON_FORM in form:
+        posted["regulatory_triggers"] = ticked = form.getlist("regulatory_triggers")
+        if set(ticked) != set(incident.regulatory_triggers):
+            changes["regulatory_triggers"] = ticked
 
     def write() -> None:
         data = IncidentUpdate.model_validate(changes)
@@ -348,9 +409,14 @@ def edit_incident(
 
 @router.post("/incidents/{incident_id}/timeline", response_class=HTMLResponse)
 def add_timeline_entry(
-    request: Request, incident_id: RowId, session: SessionDep, actor: FormWriter, form: FormData
+    request: Request,
+    incident_id: RowId,
+    session: SessionDep,
+    actor: FormWriter,
+    policy: PolicyDep,
+    form: FormData,
 ) -> Response:
-    values = {**given(form, ("at", "text")), "key_event": checked(form, "key_event")}
+    values = {**given(form, ("at", "text", "milestone")), "key_event": checked(form, "key_event")}
     return _submit(
         request,
         session,
@@ -358,7 +424,12 @@ def add_timeline_entry(
         form_name="timeline",
         shown=values,
         write=lambda: postmortems.add_timeline_entry(
-            session, incident_id, TimelineEntryCreate.model_validate(values), actor=actor
+            session,
+            incident_id,
+            TimelineEntryCreate.model_validate(values),
+            actor=actor,
+            policy=policy,
+            calendar=_calendar(request),
         ),
         anchor="#timeline",
     )

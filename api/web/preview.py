@@ -10,8 +10,10 @@ from collections.abc import Mapping
 
 from pydantic import ValidationError
 
+from incidents.calendar import Calendar
+from incidents.db import utcnow
 from incidents.grading import GradeResult, GradingPolicy
-from incidents.impact import GRADED_INPUT_FIELDS, facts_from
+from incidents.impact import GRADED_INPUT_FIELDS, circumstances, facts_from
 from incidents.models import IncidentUpdate
 
 
@@ -25,8 +27,10 @@ def _readable(name: str, value: object) -> object:
         return None
 
 
-def preview_grade(policy: GradingPolicy, values: Mapping[str, object]) -> GradeResult:
+def preview_grade(
+    policy: GradingPolicy, values: Mapping[str, object], calendar: Calendar
+) -> GradeResult:
     """`values` as the filing form hands them to IncidentCreate: text, checkboxes as bools, and
-    an unanswered business impact left out."""
+    an unanswered business impact left out. Judged as of now, as filing judges it."""
     readable = {name: _readable(name, values.get(name)) for name in GRADED_INPUT_FIELDS}
-    return policy.evaluate(facts_from(readable))
+    return policy.evaluate(facts_from(readable), circumstances(readable, calendar, utcnow()))

@@ -9,6 +9,7 @@ answer as pages, never as the JSON of the API.
 import hashlib
 from collections.abc import Callable, Coroutine
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -67,6 +68,10 @@ def _minutes(seconds: float | None) -> str:
     return "—" if seconds is None else f"{seconds / 60:.1f}".removesuffix(".0")
 
 
+def _yuan(amount: Decimal | None) -> str:
+    return "—" if amount is None else f"¥{amount:,.2f}"
+
+
 templates = Environment(
     loader=FileSystemLoader(HERE / "templates"),
     autoescape=True,
@@ -76,6 +81,7 @@ templates = Environment(
 )
 templates.filters["percent"] = _percent
 templates.filters["minutes"] = _minutes
+templates.filters["yuan"] = _yuan
 templates.globals["static_url"] = static_url
 
 

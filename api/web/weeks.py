@@ -32,7 +32,8 @@ def week_page(request: Request, week: str, session: SessionDep, actor: PageActor
     lang = page_lang(request)
     words = WORDS[lang]
     chosen = settings.calendar.parse_week(week)
-    built = report.build(session, chosen, settings, lang)
+    targets = request.app.state.grading_policy.targets
+    built = report.build(session, chosen, settings, lang, targets=targets)
     weeks = [chosen.shifted(-back) for back in range(CHART_WEEKS - 1, -1, -1)]
     history = weekly_series(session, weeks, settings)
     labels = [words.week_label.format(number=week.number) for week in weeks]
@@ -62,7 +63,7 @@ def week_page(request: Request, week: str, session: SessionDep, actor: PageActor
             getattr(built.metrics, name),
             getattr(built.previous, name),
         )
-        for name in metrics.Metrics.RATES
+        for name in report.shown_rates(built)
     ]
     duration_rows = [
         (report.LABELS[lang][name], getattr(built.metrics, name))

@@ -12,7 +12,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from incidents import audit
-from incidents.actors import Actor
+from incidents.actors import AUTO_PROMOTER, Actor
 from incidents.alerts.models import Alert, AlertStatus, Source
 from incidents.calendar import Calendar
 from incidents.db import get_or_raise, paged, utcnow
@@ -27,12 +27,9 @@ from incidents.models import (
     IncidentStatus,
     Role,
 )
-from incidents.service import create_incident, get_incident
+from incidents.service import acknowledge_if_unset, create_incident, get_incident
 
 DESCRIPTION_ANNOTATIONS = ("description", "summary", "message")
-# The rule's own name in linked_by and the audit trail. Its links are not a follow-up: the
-# follow-up rate measures people answering alerts, which a rule cannot do for them.
-AUTO_PROMOTER = "auto-promote"
 
 
 @dataclass(frozen=True)
@@ -72,9 +69,20 @@ def list_alerts(
     return paged(session, statement, limit=limit, offset=offset)
 
 
-def _followed_up(alert: Alert, at: datetime) -> None:
+def _followed_up(session: Session, alert: Alert, at: datetime, actor: Actor) -> None:
     if alert.first_follow_up_at is None or at < alert.first_follow_up_at:
         alert.first_follow_up_at = at
+    _acknowledge_incident(session, alert, actor)
+
+
+def _acknowledge_incident(session: Session, alert: Alert, actor: Actor) -> None:
+    """A followed-up alert's incident was responded to (响应) when the alert was first
+    followed up, unless it already was."""
+    if alert.incident_id is None or alert.first_follow_up_at is None:
+        return
+    incident = get_incident(session, alert.incident_id)
+    reason = f"first follow-up of alert {alert.id}"
+    acknowledge_if_unset(session, incident, alert.first_follow_up_at, actor=actor, reason=reason)
 
 
 def acknowledge(session: Session, alert_id: int, *, actor: Actor) -> Alert:
@@ -83,7 +91,7 @@ def acknowledge(session: Session, alert_id: int, *, actor: Actor) -> Alert:
     if alert.acked_at is None:
         now = utcnow()
         alert.acked_at, alert.acked_by = now, actor.name
-        _followed_up(alert, now)
+        _followed_up(session, alert, now, actor)
     return alert
 
 
@@ -93,7 +101,7 @@ def judge(session: Session, alert_id: int, valid: bool, note: str | None, *, act
     now = utcnow()
     alert.valid, alert.verdict_note = valid, note
     alert.verdict_at, alert.verdict_by = now, actor.name
-    _followed_up(alert, now)
+    _followed_up(session, alert, now, actor)
     return alert
 
 
@@ -124,8 +132,6 @@ def _incident_from(alert: Alert, source: Source) -> IncidentCreate:
 
 def _link(session: Session, alert: Alert, incident: Incident, actor: Actor, now: datetime) -> None:
     alert.incident_id, alert.linked_at, alert.linked_by = incident.id, now, actor.name
-    if actor.name != AUTO_PROMOTER:
-        _followed_up(alert, now)
     audit.record(
         session,
         incident_id=incident.id,
@@ -133,6 +139,8 @@ def _link(session: Session, alert: Alert, incident: Incident, actor: Actor, now:
         action="alert_linked",
         new=f"alert {alert.id}: {alert.title}",
     )
+    if actor.is_person:
+        _followed_up(session, alert, now, actor)
 
 
 def promote(

@@ -34,14 +34,15 @@ def test_explain_grades_the_seed_incident_with_the_default_policy(runner: CliRun
 
 
 def test_explain_lists_every_rule_that_fired(runner: CliRunner) -> None:
-    args = ["explain", "--regulatory", "--core", "--impact-minutes", "75", "--amount", "6,000,000"]
+    args = ["explain", "--trigger", "fund_safety", "--core", "--impact-minutes", "75"]
+    args += ["--amount", "6,000,000"]
 
     result = runner.invoke(app, args)
 
     assert result.exit_code == 0
     assert result.stdout.splitlines()[:4] == [
         "grade: A",
-        "  regulatory → A",
+        "  regulatory: fund_safety (重复结算或其他资金安全事件) → A",
         "  amount ¥6,000,000 ≥ ¥5,000,000 → A",
         "  core impact 75 min ≥ 60 → A",
     ]

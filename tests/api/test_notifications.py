@@ -11,6 +11,7 @@ from sqlmodel import Session, func, select
 from api.scheduler import build_scheduler, outbox_job
 from incidents import jobs
 from incidents.demo import SEED_REPORT
+from incidents.grading import load_policy
 from incidents.jobs import JobRun
 from incidents.models import Role
 from incidents.outbox import Notification, NotificationStatus
@@ -99,7 +100,10 @@ def week_queued_for_wecom(client, auth, engine, settings, robots) -> None:
     )
     with Session(engine) as session:
         jobs.queue_weekly_report(
-            session, settings.calendar.week_of(datetime(2023, 9, 9).date()), settings
+            session,
+            settings.calendar.week_of(datetime(2023, 9, 9).date()),
+            settings,
+            load_policy(None),
         )
         session.commit()
 
@@ -128,8 +132,10 @@ def test_weekly_section_reaches_every_robot_once_despite_failures(
         Reply(200, {"code": 11232, "msg": "frequency limited"}), feishu_bot(FEISHU_SECRET)
     )
     now = datetime.now(UTC)
-    jobs.weekly_report_job(engine, settings, datetime(2023, 9, 9, 10, tzinfo=UTC))
-    jobs.weekly_report_job(engine, settings, datetime(2023, 9, 9, 10, 5, tzinfo=UTC))  # again
+    policy = load_policy(None)
+    jobs.weekly_report_job(engine, settings, policy, datetime(2023, 9, 9, 10, tzinfo=UTC))
+    again = datetime(2023, 9, 9, 10, 5, tzinfo=UTC)
+    jobs.weekly_report_job(engine, settings, policy, again)
     drain_until_settled(engine, http, now)
 
     assert statuses(engine) == ["sent", "sent", "sent"]
@@ -240,7 +246,10 @@ def test_unreachable_robot_is_retried_then_failed_without_raising(
     )
     with Session(engine) as session:
         jobs.queue_weekly_report(
-            session, settings.calendar.week_of(datetime(2023, 9, 9).date()), settings
+            session,
+            settings.calendar.week_of(datetime(2023, 9, 9).date()),
+            settings,
+            load_policy(None),
         )
         session.commit()
     now = datetime.now(UTC)
@@ -352,10 +361,17 @@ def test_follow_up_reminders_and_overdue_digest_run_once_per_slot(
     assert "加监控" in digest
 
 
-def test_the_scheduler_has_its_four_jobs(engine, settings) -> None:
-    scheduler = build_scheduler(engine, settings)
+def test_the_scheduler_has_its_five_jobs(engine, settings) -> None:
+    scheduler = build_scheduler(engine, settings, load_policy(None))
     triggers = {job.id: str(job.trigger) for job in scheduler.get_jobs()}
-    assert set(triggers) == {"weekly_report", "follow_up_reminder", "action_overdue", "outbox"}
+    assert set(triggers) == {
+        "weekly_report",
+        "follow_up_reminder",
+        "clocks",
+        "action_overdue",
+        "outbox",
+    }
+    assert triggers["clocks"] == "interval[0:01:00]"
     assert "day_of_week='sat'" in triggers["weekly_report"]
     assert "hour='18'" in triggers["weekly_report"]
     assert triggers["follow_up_reminder"] == "interval[0:01:00]"

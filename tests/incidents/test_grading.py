@@ -2,11 +2,13 @@ from dataclasses import FrozenInstanceError
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from incidents.grading import (
     GRADES,
+    Circumstances,
     GradeResult,
     ImpactFacts,
     PolicyError,
@@ -45,29 +47,29 @@ DEFAULT_TABLE_BOUNDARIES = [
     pytest.param(
         impact(failed_orders=None, failed_transactions=99), "D", None, id="missing orders count 0"
     ),
-    pytest.param(impact(amount_cny=Decimal("49999.99")), "D", None, id="amount 49,999.99"),
+    pytest.param(impact(amount_involved_cny=Decimal("49999.99")), "D", None, id="amount 49,999.99"),
     pytest.param(
-        impact(amount_cny=Decimal("50000")),
+        impact(amount_involved_cny=Decimal("50000")),
         "C",
         ("amount ¥50,000 ≥ ¥50,000 → C",),
         id="amount 50,000",
     ),
-    pytest.param(impact(amount_cny=Decimal("499999")), "C", None, id="amount 499,999"),
+    pytest.param(impact(amount_involved_cny=Decimal("499999")), "C", None, id="amount 499,999"),
     pytest.param(
-        impact(amount_cny=Decimal("500000")),
+        impact(amount_involved_cny=Decimal("500000")),
         "B",
         ("amount ¥500,000 ≥ ¥500,000 → B",),
         id="amount 500,000",
     ),
     pytest.param(
-        impact(amount_cny=Decimal("600000")),
+        impact(amount_involved_cny=Decimal("600000")),
         "B",
         ("amount ¥600,000 ≥ ¥500,000 → B",),
         id="amount 600,000",
     ),
-    pytest.param(impact(amount_cny=Decimal("4999999")), "B", None, id="amount 4,999,999"),
+    pytest.param(impact(amount_involved_cny=Decimal("4999999")), "B", None, id="amount 4,999,999"),
     pytest.param(
-        impact(amount_cny=Decimal("5000000.00")),
+        impact(amount_involved_cny=Decimal("5000000.00")),
         "A",
         ("amount ¥5,000,000 ≥ ¥5,000,000 → A",),
         id="amount 5,000,000",
@@ -113,7 +115,12 @@ DEFAULT_TABLE_BOUNDARIES = [
         ("non-core impact 10,000 min ≥ 120 → B",),
         id="non-core never reaches A by time",
     ),
-    pytest.param(impact(regulatory=True), "A", ("regulatory → A",), id="regulatory"),
+    pytest.param(
+        impact(regulatory_triggers=frozenset({"fund_safety"})),
+        "A",
+        ("regulatory: fund_safety (重复结算或其他资金安全事件) → A",),
+        id="a ticked regulatory trigger",
+    ),
     pytest.param(
         impact(),
         "D",
@@ -185,9 +192,9 @@ def test_time_rules_do_not_fire_while_not_recovered() -> None:
 
 def test_every_rule_of_the_winning_grade_is_listed_and_no_milder_one() -> None:
     facts = impact(
-        regulatory=True,
+        regulatory_triggers=frozenset({"fund_safety"}),
         failed_orders=12_000,
-        amount_cny=Decimal("6000000"),
+        amount_involved_cny=Decimal("6000000"),
         core_system=True,
         impact_minutes=45,  # a B rule: must not appear
     )
@@ -196,17 +203,18 @@ def test_every_rule_of_the_winning_grade_is_listed_and_no_milder_one() -> None:
 
     assert result.grade == "A"
     assert result.reasons == (
-        "regulatory → A",
+        "regulatory: fund_safety (重复结算或其他资金安全事件) → A",
         "failed 12,000 ≥ 10,000 → A",
         "amount ¥6,000,000 ≥ ¥5,000,000 → A",
     )
     assert result.reason_text == (
-        "regulatory → A; failed 12,000 ≥ 10,000 → A; amount ¥6,000,000 ≥ ¥5,000,000 → A"
+        "regulatory: fund_safety (重复结算或其他资金安全事件) → A; failed 12,000 ≥ 10,000 → A;"
+        " amount ¥6,000,000 ≥ ¥5,000,000 → A"
     )
 
 
 def test_no_business_impact_is_ungraded_whatever_the_numbers() -> None:
-    facts = ImpactFacts(business_impact=False, failed_orders=50_000, regulatory=True)
+    facts = ImpactFacts(business_impact=False, failed_orders=50_000, core_system=True)
 
     result = grade_of(facts)
 
@@ -243,16 +251,25 @@ def test_a_custom_policy_moves_the_thresholds(tmp_path: Path) -> None:
     policy = load_policy(policy_file)
 
     assert policy.evaluate(impact(failed_orders=10)).reasons == ("failed 10 ≥ 10 → C",)
-    assert policy.evaluate(impact(amount_cny=Decimal("49999.99"))).reasons == (
+    assert policy.evaluate(impact(amount_involved_cny=Decimal("49999.99"))).reasons == (
         "amount ¥49,999.99 ≥ ¥49,999.99 → C",
     )
     assert policy.source_name == str(policy_file)
 
 
-def test_regulatory_may_grade_milder_than_a() -> None:
-    policy = parse_policy(policy_text(A="failed_min = 10_000", B="regulatory = true"))
+def test_a_regulatory_trigger_grades_a_even_without_business_impact() -> None:
+    facts = ImpactFacts(business_impact=False, regulatory_triggers=frozenset({"public_opinion"}))
 
-    assert policy.evaluate(impact(regulatory=True)).reasons == ("regulatory → B",)
+    result = grade_of(facts)
+
+    assert result.grade == "A"
+    assert result.triggers == ("public_opinion",)
+
+
+def test_the_old_name_of_the_amount_threshold_still_reads() -> None:
+    policy = parse_policy(policy_text(C="failed_min = 100\namount_cny_min = 50_000"))
+
+    assert policy.evaluate(impact(amount_involved_cny=Decimal(50_000))).grade == "C"
 
 
 INVALID_POLICIES = [
@@ -264,12 +281,14 @@ INVALID_POLICIES = [
     ),
     pytest.param(
         policy_text() + "[E]\nfailed_min = 1\n",
-        "policy.toml line 12: unknown table [E]; the grades are A, B, C, D",
+        "policy.toml line 12: unknown table [E]; the tables are A, B, C, D, targets, regulatory,"
+        " escalate, peak",
         id="unknown table",
     ),
     pytest.param(
-        policy_text(B="amount_cny_min = 20_000", C="amount_cny_min = 50_000"),
-        "policy.toml line 5: B.amount_cny_min = 20000 is below C.amount_cny_min = 50000;"
+        policy_text(B="amount_involved_cny_min = 20_000", C="amount_involved_cny_min = 50_000"),
+        "policy.toml line 5: B.amount_involved_cny_min = 20000 is below"
+        " C.amount_involved_cny_min = 50000;"
         " grade B is worse than C, so its threshold must be ≥ C's",
         id="out-of-order thresholds",
     ),
@@ -311,9 +330,10 @@ INVALID_POLICIES = [
         id="not-a-number amount",
     ),
     pytest.param(
-        policy_text(A="regulatory = 1"),
-        "policy.toml line 2: A.regulatory must be true or false, not a whole number",
-        id="regulatory not a boolean",
+        policy_text(B="regulatory = true"),
+        "policy.toml line 5: B.regulatory: any regulatory trigger gives grade A by itself;"
+        " name the triggers under [regulatory.triggers]",
+        id="regulatory below A",
     ),
     pytest.param(
         policy_text(D="failed_min = 1"),
@@ -364,3 +384,136 @@ def test_default_policy_covers_every_grade() -> None:
 
     assert tuple(rules.grade for rules in policy.ruled_grades) == GRADES[:-1]
     assert policy.source_name == "incidents/grading_policy.toml"
+
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+PEAK_POLICY = (
+    policy_text(A="core_impact_minutes_min = 60", B="core_impact_minutes_min = 30")
+    + '[peak]\nfactor = 0.5\ndaily = ["11:00-13:00", "23:00-01:00"]\nmonth_end_days = 1\n'
+    + 'dates = ["11-11"]\n'
+)
+
+
+def core_down_for(minutes: int, at: datetime) -> ImpactFacts:
+    return impact(core_system=True, impact_minutes=minutes, occurred_at=at)
+
+
+@pytest.mark.parametrize(
+    ("local_start", "grade"),
+    [
+        (datetime(2023, 9, 7, 11, 30), "A"),  # the lunch peak: 30 minutes count as 60
+        (datetime(2023, 9, 7, 14, 0), "B"),
+        (datetime(2023, 9, 7, 0, 30), "A"),  # a window running past midnight
+        (datetime(2023, 9, 30, 16, 0), "A"),  # the last day of the month
+        (datetime(2023, 11, 11, 16, 0), "A"),  # 双十一
+        (datetime(2023, 11, 12, 16, 0), "B"),
+    ],
+)
+def test_time_thresholds_count_double_at_a_business_peak(local_start, grade) -> None:
+    policy = parse_policy(PEAK_POLICY)
+    facts = core_down_for(30, local_start.replace(tzinfo=SHANGHAI))
+
+    result = policy.evaluate(facts, Circumstances(tz=SHANGHAI))
+
+    assert result.grade == grade
+    if grade == "A":
+        assert result.reasons == ("core impact 30 at peak (÷0.5 = 60) min ≥ 60 → A",)
+
+
+def test_an_open_incident_escalates_and_its_time_down_fires_the_trigger() -> None:
+    policy = load_policy(None)
+    occurred = datetime(2023, 9, 7, 2, 0, tzinfo=UTC)
+    facts = impact(core_system=True, failed_orders=150, occurred_at=occurred)
+
+    def as_of(minutes: int) -> GradeResult:
+        return policy.evaluate(
+            facts, Circumstances(occurred + timedelta(minutes=minutes), SHANGHAI)
+        )
+
+    assert as_of(29).grade == "C"
+    assert as_of(30).reasons == (
+        "core not recovered after 30 min (open 30 min at 09-07 10:30) → at least B",
+    )
+    assert as_of(120).triggers == ()
+    assert as_of(121).grade == "A"
+    assert as_of(121).triggers == ("interruption_over_2h",)
+    assert grade_of(facts).grade == "C"  # judged without a clock, an open incident is not down
+
+
+def test_net_loss_grades_and_is_never_below_zero() -> None:
+    assert grade_of(impact(loss_cny=Decimal(150_000))).grade == "B"
+    assert grade_of(impact(loss_cny=Decimal(150_000), recovered_cny=Decimal(60_000))).reasons == (
+        "net loss ¥90,000 ≥ ¥10,000 → C",
+    )
+    assert impact(loss_cny=Decimal(5), recovered_cny=Decimal(9)).net_loss_cny == 0
+
+
+def test_the_default_policy_names_the_pboc_triggers_and_the_targets() -> None:
+    policy = load_policy(None)
+
+    assert [trigger.name for trigger in policy.triggers] == [
+        "interruption_over_2h",
+        "transactions_over_100k",
+        "personal_data_leak",
+        "fund_safety",
+        "public_opinion",
+        "other_major_event",
+    ]
+    assert (policy.targets.detect_minutes, policy.targets.locate_minutes) == (1, 5)
+    assert policy.targets.recover_minutes == 10
+    assert policy.regulatory.report_within_minutes == 120
+    assert policy.regulatory.written_report_working_days == 5
+
+
+NEW_TABLE_ERRORS = [
+    pytest.param(
+        '[regulatory.triggers.leak]\ntitle = "泄露"\nleaked_over = 5000\n',
+        "policy.toml line 14: unknown field 'leaked_over' in [regulatory.triggers.leak]; did you"
+        " mean 'failed_over'?",
+        id="unknown trigger condition",
+    ),
+    pytest.param(
+        "[regulatory.triggers.leak]\nfailed_over = 5000\n",
+        "policy.toml line 12: trigger leak needs a title, as the reason shows it",
+        id="trigger without title",
+    ),
+    pytest.param(
+        '[regulatory.triggers.Leak]\ntitle = "x"\n',
+        "policy.toml line 12: trigger name 'Leak' must be lower-case letters, digits and _",
+        id="trigger name",
+    ),
+    pytest.param(
+        '[[escalate]]\nopen_minutes = 30\nat_least = "D"\n',
+        "policy.toml line 14: escalate.at_least must be one of A, B, C, not 'D'",
+        id="escalate to the catch-all",
+    ),
+    pytest.param(
+        "[peak]\nfactor = 1.5\n",
+        "policy.toml line 12: peak.factor must be a number between 0 and 1, e.g. 0.5",
+        id="peak factor",
+    ),
+    pytest.param(
+        '[peak]\ndaily = ["25:00-26:00"]\n',
+        "policy.toml line 13: peak.daily: '25:00-26:00' has no such time",
+        id="peak window",
+    ),
+    pytest.param(
+        "[targets]\ndetect_minutes = 0\n",
+        "policy.toml line 13: targets.detect_minutes must be greater than 0, not 0",
+        id="target zero",
+    ),
+    pytest.param(
+        "[regulatory]\nreport_within = 120\n",
+        "policy.toml line 13: unknown field 'report_within' in [regulatory]; did you mean"
+        " 'report_within_minutes'?",
+        id="regulatory typo",
+    ),
+]
+
+
+@pytest.mark.parametrize(("table", "message"), NEW_TABLE_ERRORS)
+def test_the_new_tables_are_checked_naming_the_line(table: str, message: str) -> None:
+    with pytest.raises(PolicyError) as refused:
+        parse_policy(policy_text() + table, source_name="policy.toml")
+
+    assert str(refused.value) == message

@@ -13,13 +13,15 @@ from incidents.impact import facts_from, has_business_impact
     [
         ({}, False),  # no quantity and no answer: a stability event without business impact
         ({"core_system": True}, False),
-        ({"failed_orders": 0, "amount_cny": Decimal(0)}, False),
+        ({"failed_orders": 0, "amount_involved_cny": Decimal(0)}, False),
         ({"failed_orders": 545}, True),
-        ({"amount_cny": Decimal("0.01")}, True),
+        ({"amount_involved_cny": Decimal("0.01")}, True),
         ({"impact_minutes": 1}, True),
-        ({"regulatory": True}, True),
+        ({"regulatory_triggers": ["fund_safety"]}, True),
+        ({"loss_cny": Decimal(100), "recovered_cny": Decimal(100)}, False),
+        ({"loss_cny": Decimal(100), "recovered_cny": Decimal(40)}, True),
         ({"business_impact": True}, True),  # an explicit answer wins either way
-        ({"business_impact": False, "failed_orders": 545, "regulatory": True}, False),
+        ({"business_impact": False, "failed_orders": 545, "regulatory_triggers": ["x"]}, False),
         ({"business_impact": None, "failed_transactions": 3}, True),
     ],
 )

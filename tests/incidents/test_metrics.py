@@ -133,8 +133,9 @@ def week_37(session: Session) -> metrics.Metrics:
     session.commit()
     settings = Settings(database_url="sqlite://")
     window = metrics.Window.of_week(parse_week("2023-09-09"), DEFAULT_CALENDAR)
-    return metrics.compute(session, window, settings), metrics.compute(
-        session, window.previous(DEFAULT_CALENDAR), settings
+    targets = load_policy(None).targets
+    return metrics.compute(session, window, settings, targets=targets), metrics.compute(
+        session, window.previous(DEFAULT_CALENDAR), settings, targets=targets
     )
 
 

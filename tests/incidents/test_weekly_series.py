@@ -57,7 +57,8 @@ def test_weekly_series_agrees_with_metrics_compute_week_by_week(session, setting
     series = weekly_series(session, weeks, settings)
     assert [figures.week for figures in series] == weeks
     for figures in series:
-        expected = compute(session, Window.of_week(figures.week, settings.calendar), settings)
+        window = Window.of_week(figures.week, settings.calendar)
+        expected = compute(session, window, settings, targets=policy.targets)
         assert figures.incidents_by_grade == expected.incidents_by_grade, figures.week.label
         assert figures.follow_up_rate == expected.follow_up_rate, figures.week.label
         assert figures.closed_loop_rate == expected.closed_loop_rate, figures.week.label

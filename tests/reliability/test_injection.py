@@ -16,6 +16,7 @@ import pytest
 
 from api.scheduler import outbox_job
 from incidents import jobs
+from incidents.grading import load_policy
 from incidents.models import Role
 from notifiers import build_client
 from tests.notifiers.receiver import Receiver
@@ -129,7 +130,9 @@ def test_hostile_text_reaches_robots_and_pages_inert(
 
     now = datetime.now(UTC)
     jobs.follow_up_reminder_job(engine, settings, now + timedelta(minutes=6))
-    jobs.weekly_report_job(engine, settings, datetime(2023, 9, 9, 10, tzinfo=UTC))
+    jobs.weekly_report_job(
+        engine, settings, load_policy(None), datetime(2023, 9, 9, 10, tzinfo=UTC)
+    )
     jobs.overdue_digest_job(engine, settings, datetime(2023, 9, 21, 1, 30, tzinfo=UTC))
     with build_client(httpx.Timeout(5.0), trust_env=False) as http:
         result = outbox_job(engine, http, settings, datetime.now(UTC) + timedelta(seconds=1))

@@ -51,6 +51,7 @@ import httpx
 from api.scheduler import outbox_job
 from incidents import jobs
 from incidents.db import engine_for
+from incidents.grading import load_policy
 from incidents.settings import Settings
 from notifiers import build_client
 
@@ -60,7 +61,7 @@ engine = engine_for(url)
 with engine.connect():
     pass  # connect before the starting gun, so both processes race only in the jobs
 time.sleep(max(0.0, start_at - time.time()))
-jobs.weekly_report_job(engine, settings, now)
+jobs.weekly_report_job(engine, settings, load_policy(None), now)
 jobs.follow_up_reminder_job(engine, settings, now)
 with build_client(httpx.Timeout(5.0), trust_env=False) as client:
     sent = outbox_job(engine, client, settings, now).sent

@@ -15,7 +15,11 @@ from tests.builders import cli_args, seed_pos_incident
 runner = CliRunner()
 FACTS = {"title": "专线中断", "detected_at": "2023-09-07 14:00"}
 # The `stabilog grading explain` flag of each graded field, where it differs from filing's.
-EXPLAIN_FLAGS = {"amount_cny": "--amount", "core_system": "--core"}
+EXPLAIN_FLAGS = {
+    "amount_involved_cny": "--amount",
+    "core_system": "--core",
+    "regulatory_triggers": "--trigger",
+}
 
 
 def explain_args(values: dict[str, Any]) -> list[str]:
@@ -26,6 +30,8 @@ def explain_args(values: dict[str, Any]) -> list[str]:
             args.append(flag)
         elif value is False:
             args.append("--no-" + flag.removeprefix("--"))
+        elif isinstance(value, list):
+            args.extend(part for item in value for part in (flag, item))
         else:
             args.extend([flag, str(value)])
     return args
@@ -38,16 +44,18 @@ def explained_grade(values: dict[str, Any]) -> str | None:
     return None if first.startswith("grade: none") else first.removeprefix("grade: ")
 
 
-def preview_query(values: dict[str, Any]) -> dict[str, str]:
-    """The values as the filing form's script sends them."""
-    query = {}
+def preview_query(values: dict[str, Any]) -> list[tuple[str, str]]:
+    """The values as the filing form's script sends them (a checked box of several per name)."""
+    query = [(name, str(value)) for name, value in FACTS.items()]
     for name, value in values.items():
         if name == "business_impact":
-            query[name] = "yes" if value else "no"
+            query.append((name, "yes" if value else "no"))
         elif value is True:
-            query[name] = "on"
+            query.append((name, "on"))
+        elif isinstance(value, list):
+            query.extend((name, item) for item in value)
         elif value is not False:
-            query[name] = str(value)
+            query.append((name, str(value)))
     return query
 
 
@@ -61,8 +69,8 @@ def preview_query(values: dict[str, Any]) -> dict[str, str]:
         ({"failed_orders": 545}, "C"),
         ({"failed_orders": 545, "business_impact": False}, None),
         ({"core_system": True, "impact_minutes": 30}, "B"),
-        ({"amount_cny": "6,000,000"}, "A"),
-        ({"regulatory": True}, "A"),
+        ({"amount_involved_cny": "6,000,000"}, "A"),
+        ({"regulatory_triggers": ["fund_safety"]}, "A"),
     ],
 )
 def test_filing_the_preview_and_explain_give_the_same_grade(
@@ -72,7 +80,7 @@ def test_filing_the_preview_and_explain_give_the_same_grade(
     assert filed.status_code == 201, filed.text
     assert filed.json()["grade"] == grade
     sign_in(Role.viewer)
-    preview = client.get("/incidents/grade-preview", params=FACTS | preview_query(values))
+    preview = client.get("/incidents/grade-preview", params=preview_query(values))
     assert preview.json()["grade"] == grade
     assert explained_grade(values) == grade
 
@@ -82,24 +90,26 @@ def test_six_million_is_the_same_amount_everywhere(
 ) -> None:
     six_million = Decimal(6_000_000)
     filed = client.post(
-        "/api/v1/incidents", json=FACTS | {"amount_cny": "6,000,000"}, headers=auth[Role.oncall]
+        "/api/v1/incidents",
+        json=FACTS | {"amount_involved_cny": "6,000,000"},
+        headers=auth[Role.oncall],
     )
     assert filed.status_code == 201, filed.text
-    assert Decimal(filed.json()["amount_cny"]) == six_million
+    assert Decimal(filed.json()["amount_involved_cny"]) == six_million
     csrf = sign_in(Role.oncall)
     form = client.post(
         "/incidents/new",
-        data=FACTS | {"amount_cny": "6,000,000", "csrf": csrf},
+        data=FACTS | {"amount_involved_cny": "6,000,000", "csrf": csrf},
         follow_redirects=False,
     )
     assert form.status_code == 303, form.text
-    preview = client.get("/incidents/grade-preview?amount_cny=6,000,000").json()
+    preview = client.get("/incidents/grade-preview?amount_involved_cny=6,000,000").json()
     assert preview["reasons"] == ["amount ¥6,000,000 ≥ ¥5,000,000 → A"]
     explained = runner.invoke(cli, ["grading", "explain", "--amount", "6,000,000"])
     assert "  amount ¥6,000,000 ≥ ¥5,000,000 → A\n" in explained.stdout
-    typed = runner.invoke(cli, cli_args(seed_pos_incident(amount_cny="6,000,000")))
+    typed = runner.invoke(cli, cli_args(seed_pos_incident(amount_involved_cny="6,000,000")))
     assert typed.exit_code == 0, typed.output
-    amounts = session.exec(select(Incident.amount_cny)).all()
+    amounts = session.exec(select(Incident.amount_involved_cny)).all()
     assert amounts == [six_million] * 3
 
 
@@ -108,17 +118,17 @@ def test_an_amount_that_is_not_money_is_refused_everywhere_with_the_same_words(
 ) -> None:
     words = "'-5' is not an amount in CNY: it must not be negative"
     filed = client.post(
-        "/api/v1/incidents", json=FACTS | {"amount_cny": "-5"}, headers=auth[Role.oncall]
+        "/api/v1/incidents", json=FACTS | {"amount_involved_cny": "-5"}, headers=auth[Role.oncall]
     )
     assert filed.status_code == 422
     assert words in filed.text
     csrf = sign_in(Role.oncall)
-    form = client.post("/incidents/new", data=FACTS | {"amount_cny": "-5", "csrf": csrf})
+    form = client.post("/incidents/new", data=FACTS | {"amount_involved_cny": "-5", "csrf": csrf})
     assert form.status_code == 422
     assert words.replace("'", "&#39;") in form.text
     for args in (
         ["grading", "explain", "--amount", "-5"],
-        cli_args(seed_pos_incident(amount_cny="-5")),
+        cli_args(seed_pos_incident(amount_involved_cny="-5")),
     ):
         result = runner.invoke(cli, args)
         assert result.exit_code == 2

@@ -27,13 +27,14 @@
     function ask() {
       var params = new URLSearchParams();
       fields.forEach(function (name) {
-        var field = form.elements.namedItem(name);
-        if (!field) return;
-        if (field.type === "checkbox") {
-          if (field.checked) params.set(name, "on");
-        } else if (field.value) {
-          params.set(name, field.value);
-        }
+        // Several checkboxes may share a name (the regulatory triggers): each checked one counts.
+        form.querySelectorAll('[name="' + name + '"]').forEach(function (field) {
+          if (field.type === "checkbox") {
+            if (field.checked) params.append(name, field.value);
+          } else if (field.value) {
+            params.append(name, field.value);
+          }
+        });
       });
       var mine = ++asked;
       fetch(form.dataset.gradePreview + "?" + params.toString(), {
