@@ -6,7 +6,7 @@ from sqlmodel import SQLModel
 
 from alembic import context
 from incidents.db import make_engine
-from incidents.schema import load_all_models
+from incidents.schema import include_name, load_all_models
 from incidents.settings import get_settings
 
 config = context.config
@@ -30,15 +30,38 @@ def run_migrations() -> None:
 
 
 def _run(connection) -> None:
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # Batch mode copies a table and drops the old one. With foreign keys on (as the app's
+        # engine sets them), dropping `incident` would cascade to every timeline entry, action
+        # item and postmortem. The pragma is ignored inside a transaction, so it goes first.
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        connection.commit()
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         # SQLite cannot ALTER most things in place; batch mode copies the table instead.
-        render_as_batch=connection.dialect.name == "sqlite",
+        render_as_batch=sqlite,
         compare_type=True,
+        include_name=include_name,  # the similar-incident index is no model
     )
-    with context.begin_transaction():
-        context.run_migrations()
+    try:
+        with context.begin_transaction():
+            context.run_migrations()
+            if sqlite:
+                _check_foreign_keys(connection)
+    finally:
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()
+
+
+def _check_foreign_keys(connection) -> None:
+    """Refuse (and so roll back) a migration that left a row pointing at nothing."""
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        tables = sorted({row[0] for row in broken})
+        raise RuntimeError(f"the migration left rows with broken foreign keys in {tables}")
 
 
 run_migrations()

@@ -19,7 +19,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Invalid)
     async def invalid(request: Request, exc: Invalid) -> JSONResponse:
         # Shaped like FastAPI's own validation errors so clients read one format.
-        detail = [{"loc": ["body", exc.field], "msg": exc.message, "type": "value_error"}]
+        # Every part an `Incomplete` names is an entry of its own, each on its field.
+        detail = [
+            {"loc": ["body", field], "msg": message, "type": "value_error"}
+            for field, message in exc.problems
+        ]
         return JSONResponse({"detail": detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
     @app.exception_handler(Forbidden)

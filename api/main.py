@@ -15,6 +15,7 @@ from api.routes import (
     imports,
     incidents,
     notifications,
+    postmortems,
     regulatory,
     reports,
     sources,
@@ -53,9 +54,10 @@ def create_app(settings: Settings | None = None, *, run_scheduler: bool = False)
         lifespan=lifespan,
     )
     app.state.settings = settings
+    # A malformed calendar file or policy stops start-up here, with the line and the problem, not
+    # at first use.
     app.state.calendar = settings.calendar
     app.state.engine = engine_for(settings.database_url)
-    # A malformed policy stops start-up here, with the line and the problem, not at first use.
     app.state.grading_policy = load_policy(settings.grading_policy)
     install_error_handlers(app)
     logredact.install()
@@ -70,6 +72,7 @@ def create_app(settings: Settings | None = None, *, run_scheduler: bool = False)
     app.include_router(web.router)
     for module in (
         incidents,
+        postmortems,
         action_items,
         alerts,
         sources,

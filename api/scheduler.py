@@ -13,9 +13,9 @@ from sqlalchemy import Engine
 
 from incidents.grading import GradingPolicy
 from incidents.jobs import (
+    action_item_reminder_job,
     clock_job,
     follow_up_reminder_job,
-    overdue_digest_job,
     weekly_report_job,
 )
 from incidents.settings import Settings
@@ -24,7 +24,8 @@ from notifiers.drain import DrainResult, deliver_due
 
 log = logging.getLogger("stabilog.jobs")
 
-OVERDUE_DIGEST_HOUR, OVERDUE_DIGEST_MINUTE = 9, 30
+# Action item reminders go out at the start of the working day (the job skips days off).
+ACTION_REMINDER_HOUR, ACTION_REMINDER_MINUTE = 9, 30
 
 
 def outbox_job(
@@ -65,10 +66,10 @@ def build_scheduler(
         **common,
     )
     scheduler.add_job(
-        overdue_digest_job,
-        CronTrigger(hour=OVERDUE_DIGEST_HOUR, minute=OVERDUE_DIGEST_MINUTE, timezone=tz),
+        action_item_reminder_job,
+        CronTrigger(hour=ACTION_REMINDER_HOUR, minute=ACTION_REMINDER_MINUTE, timezone=tz),
         args=(engine, settings),
-        id="action_overdue",
+        id="action_reminders",
         **common,
     )
     scheduler.add_job(

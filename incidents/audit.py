@@ -33,21 +33,21 @@ def record(
     old: object = None,
     new: object = None,
     reason: str | None = None,
-) -> None:
+) -> AuditEntry:
     """Add an entry to the caller's transaction; it commits or rolls back with the change."""
     if incident_id is None:
         raise ValueError("an incident is flushed, and so has its id, before it is audited")
-    session.add(
-        AuditEntry(
-            incident_id=incident_id,
-            actor=actor,
-            action=action,
-            field=field,
-            old_value=as_text(old),
-            new_value=as_text(new),
-            reason=reason,
-        )
+    entry = AuditEntry(
+        incident_id=incident_id,
+        actor=actor,
+        action=action,
+        field=field,
+        old_value=as_text(old),
+        new_value=as_text(new),
+        reason=reason,
     )
+    session.add(entry)
+    return entry
 
 
 def record_changes(

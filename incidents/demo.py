@@ -163,18 +163,24 @@ def _history_incidents(
             )
             due = detected.date() + timedelta(days=14)
             closed = rng.random() < 0.7
+            closed_at = (
+                datetime.combine(due, time(18), tzinfo=settings.calendar.tz)
+                - timedelta(days=rng.randint(-2, 5))
+                if closed
+                else None
+            )
             session.add(
                 ActionItem(
                     incident_id=incident.id,
                     title=f"{system}增加告警覆盖",
                     type=ActionItemType.detect,
                     owner=rng.choice(["张三", "李四", "王五"]),
+                    verifier="稳定性负责人",
                     due_date=due,
-                    status=ActionItemStatus.done if closed else ActionItemStatus.open,
-                    closed_at=datetime.combine(due, time(18), tzinfo=settings.calendar.tz)
-                    - timedelta(days=rng.randint(-2, 5))
-                    if closed
-                    else None,
+                    status=ActionItemStatus.verified if closed else ActionItemStatus.open,
+                    closed_at=closed_at,
+                    verified_at=closed_at,
+                    verified_by="稳定性负责人" if closed else None,
                 )
             )
     return count

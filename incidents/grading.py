@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from incidents.errors import ConfigFileError, read_config_file
+
 GRADES = ("A", "B", "C", "D")
 # The mildest grade has no rules of its own: it is every business impact no other grade claims.
 CATCH_ALL_GRADE = GRADES[-1]
@@ -125,15 +127,8 @@ class RegulatoryClock:
     written_report_working_days: int = 5
 
 
-class PolicyError(ValueError):
-    """A policy file that cannot be used; the message names the file, the line and the problem."""
-
-    def __init__(self, source_name: str, line: int | None, problem: str) -> None:
-        where = source_name if line is None else f"{source_name} line {line}"
-        super().__init__(f"{where}: {problem}")
-        self.source_name = source_name
-        self.line = line
-        self.problem = problem
+class PolicyError(ConfigFileError):
+    """A grading policy file that cannot be used."""
 
 
 def _format_number(number: Number) -> str:
@@ -385,13 +380,7 @@ def load_policy(path: Path | None) -> GradingPolicy:
     """The policy in `path`, or the packaged default when `path` is None."""
     if path is None:
         return _packaged_default_policy()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise PolicyError(str(path), None, "not UTF-8 text") from exc
-    except OSError as exc:
-        raise PolicyError(str(path), None, f"cannot read: {exc.strerror or exc}") from exc
-    return parse_policy(text, source_name=str(path))
+    return parse_policy(read_config_file(path, PolicyError), source_name=str(path))
 
 
 @cache  # the packaged file never changes while the process runs

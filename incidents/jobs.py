@@ -1,4 +1,4 @@
-"""Scheduled jobs of the domain: the weekly section, follow-up reminders, the overdue digest.
+"""Scheduled jobs of the domain: the weekly section, follow-up reminders, action item reminders.
 
 Each job is a plain function of (engine, settings, now), so tests drive it with any clock, and
 each opens and commits its own transactions. A job that must happen once per slot (a week, a
@@ -12,12 +12,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, delete
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from incidents import regulatory, report
+from incidents import action_items, regulatory, report
 from incidents.alerts.models import Alert
 from incidents.announcements import local_text
 from incidents.db import UTCDateTime, dialect_insert, utcnow
 from incidents.grading import GradingPolicy
-from incidents.models import ActionItem, ActionItemStatus, Incident
 from incidents.outbox import NotificationEvent, announce, neutralise
 from incidents.service import regrade_open_incidents
 from incidents.settings import Settings
@@ -26,7 +25,6 @@ from incidents.weeks import Week
 # Alerts older than this are not reminded about any more: a reminder a day late helps nobody.
 REMINDER_HORIZON = timedelta(hours=24)
 REMINDER_BATCH = 50
-DIGEST_ITEMS = 50
 
 
 class JobRun(SQLModel, table=True):
@@ -128,38 +126,25 @@ def follow_up_reminder_job(engine: Engine, settings: Settings, now: datetime | N
         session.commit()
 
 
-def overdue_digest_job(engine: Engine, settings: Settings, now: datetime | None = None) -> None:
-    """Once a day: every open action item past its due date, counted and listed."""
+def action_item_reminder_job(
+    engine: Engine, settings: Settings, now: datetime | None = None
+) -> None:
+    """Once a working day: action items due in two working days or today are reminded, each
+    once per kind; on the first working day of a week (Monday, unless it is a holiday), every
+    overdue item is listed per owner. Days off remind nobody."""
     now = now or utcnow()
-    today = settings.calendar.today(now)
-    if not claim_slot(engine, "action_overdue", today.isoformat()):
+    calendar = settings.calendar
+    today = calendar.today(now)
+    if not calendar.is_working_day(today):
         return
+    if not claim_slot(engine, "action_reminders", today.isoformat()):
+        return
+    monday = today - timedelta(days=today.weekday())
+    weekly = claim_slot(engine, "action_overdue_week", monday.isoformat())
     with Session(engine) as session:
-        open_statuses = (ActionItemStatus.open, ActionItemStatus.in_progress)
-        overdue = session.exec(
-            select(ActionItem, Incident.title)
-            .join(Incident, col(Incident.id) == col(ActionItem.incident_id))
-            .where(col(ActionItem.status).in_(open_statuses), col(ActionItem.due_date) < today)
-            .order_by(col(ActionItem.due_date))
-            .limit(DIGEST_ITEMS + 1)
-        ).all()
-        if not overdue:
-            return
-        lines = [
-            f"- {item.due_date:%m/%d} {neutralise(item.owner)}：{neutralise(item.title)}"
-            f"（{neutralise(title)}）"
-            for item, title in overdue[:DIGEST_ITEMS]
-        ]
-        if len(overdue) > DIGEST_ITEMS:
-            lines.append("- 另有更多逾期改进项，见事故列表")
-        announce(
-            session,
-            NotificationEvent.action_overdue,
-            f"action_overdue:{today.isoformat()}",
-            title=f"改进项逾期提醒：{min(len(overdue), DIGEST_ITEMS)}项",
-            markdown="\n".join(lines),
-            path="/incidents",
-        )
+        action_items.announce_due(session, today, calendar)
+        if weekly:
+            action_items.announce_overdue(session, today, f"week-of-{monday.isoformat()}")
         session.commit()
 
 

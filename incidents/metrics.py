@@ -123,6 +123,9 @@ class Metrics:
     # 1-5-10 达标率: met / incidents whose occurred, detected, located and recovered are known.
     # Not in RATES: the weekly section lists it only in weeks that have such incidents.
     one_five_ten_rate: Rate
+    # 重复故障率: incidents repeating a system and 复盘 root-cause category of the 90 days before
+    # / incidents whose system and category are known. Not in RATES either, for the same reason.
+    repeat_incident_rate: Rate
     stage_durations: dict[str, Durations]  # per milestones.STAGES name: detect … recover
     incidents: int
     incidents_by_grade: dict[str, int]
@@ -214,6 +217,62 @@ def _one_five_ten_rate(
     return _rate(session, _count_if(met), _count_if(known), Incident, incident_scope)
 
 
+# DESIGN.md's 重复故障率: a system and root-cause category that occurred this long before.
+REPEAT_LOOKBACK = timedelta(days=90)
+
+
+def _repeat_incident_rate(session: Session, incident_scope: ColumnElement[bool]) -> Rate:
+    """Of the window's incidents whose system and 复盘 root-cause category are known, those
+    whose system had an incident of that category in the 90 days before their detection.
+
+    An incident without a system, a 复盘 or its category is left out of both counts: whether it
+    repeats is unknown, and counting it as "no repeat" would make a week look better the fewer
+    复盘 were written. The figure of a week can so still change once its 复盘 are written.
+    """
+    category = col(Postmortem.root_cause_category)
+    detected_at = col(Incident.detected_at)
+    known = (col(Incident.system).is_not(None), category.is_not(None))
+    first, last = session.exec(
+        select(func.min(detected_at), func.max(detected_at))
+        .join(Postmortem, col(Postmortem.incident_id) == col(Incident.id))
+        .where(*known, incident_scope)
+    ).one()
+    if first is None:
+        return Rate(0, 0)
+    # Each incident's previous one of its system and category, by detection: a repeat when it
+    # is at most 90 days earlier. Only the incidents from 90 days before the window's first
+    # are numbered, and all of them: the previous one of each lies in between.
+    numbered = (
+        select(
+            case((incident_scope, 1), else_=0).label("in_window"),
+            detected_at.label("detected_at"),
+            func.lag(detected_at)
+            .over(
+                partition_by=(col(Incident.system), category),
+                order_by=(detected_at, col(Incident.id)),
+            )
+            .label("previous"),
+        )
+        .join(Postmortem, col(Postmortem.incident_id) == col(Incident.id))
+        .where(
+            *known,
+            detected_at >= first - REPEAT_LOOKBACK,
+            detected_at <= last,
+        )
+        .subquery()
+    )
+    repeats = and_(
+        numbered.c.previous.is_not(None),
+        seconds_between(numbered.c.detected_at, numbered.c.previous)
+        <= REPEAT_LOOKBACK.total_seconds(),
+    )
+    in_window = numbered.c.in_window == 1
+    row = session.exec(
+        select(_count_if(and_(in_window, repeats)), _count_if(in_window)).select_from(numbered)
+    ).one()
+    return Rate(int(row[0]), int(row[1]))
+
+
 def _impact_minutes() -> Any:
     recovered_minutes = seconds_between(col(Incident.recovered_at), col(Incident.occurred_at)) / 60
     return func.coalesce(col(Incident.impact_minutes), recovered_minutes, 0)
@@ -293,6 +352,7 @@ def compute(session: Session, window: Window, settings: Settings, *, targets: Ta
         mtta=_durations(session, to_follow_up, Alert, *alert_scope),
         mttr=stages["recover"],
         one_five_ten_rate=_one_five_ten_rate(session, incident_scope, targets),
+        repeat_incident_rate=_repeat_incident_rate(session, incident_scope),
         stage_durations=stages,
         incidents=sum(grades.values()),
         incidents_by_grade={grade: grades.get(Grade(grade), 0) for grade in GRADE_LETTERS}
@@ -307,6 +367,9 @@ def compute(session: Session, window: Window, settings: Settings, *, targets: Ta
 def _action_items_on_time(
     session: Session, first_day: date, last_day: date, offset: timedelta
 ) -> Rate:
+    """改进项按期闭环率: of the items due in the window, those closed on or before their due date
+    (local): verified by their verifier, or granted not doing. Work the owner marked done but
+    nobody verified yet is not closed (incidents/action_items.py)."""
     closed_on = local_date(col(ActionItem.closed_at), int(offset.total_seconds()))
     on_time = and_(
         col(ActionItem.status).in_(CLOSED_ACTION_STATUSES),
@@ -488,7 +551,7 @@ def as_dict(metrics: Metrics, previous: Metrics | None = None) -> dict[str, Any]
         "to": metrics.end.isoformat(),
         "rates": {
             name: rate_dict(getattr(metrics, name), getattr(previous, name) if previous else None)
-            for name in (*Metrics.RATES, "one_five_ten_rate")
+            for name in (*Metrics.RATES, "one_five_ten_rate", "repeat_incident_rate")
         },
         "durations": {name: durations_dict(getattr(metrics, name)) for name in Metrics.DURATIONS},
         "stage_durations": {

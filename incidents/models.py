@@ -249,6 +249,9 @@ class Incident(IncidentBase, table=True):
             sqlite_where=text("report_week IS NOT NULL"),
             postgresql_where=text("report_week IS NOT NULL"),
         ),
+        # A system's latest incidents for the similar-incident panel (incidents/similar.py):
+        # without it, every query sorts all of the system's incidents by time.
+        Index("ix_incident_system_detected_at", "system", "detected_at"),
     )
     id: int | None = Field(default=None, primary_key=True)
     # business_impact is settled by the domain on every write, so the stored value is never null.
@@ -415,9 +418,44 @@ class RootCauseCategory(StrEnum):
 
 
 class PostmortemStatus(StrEnum):
+    """待复盘 → 复盘中 → 已复盘, moved only by the actions of incidents/postmortems.py."""
+
     draft = "draft"
     in_review = "in_review"
     published = "published"
+
+
+class DetectionChannel(StrEnum):
+    """How the problem was found (发现渠道), as the 复盘 records it."""
+
+    monitoring = "monitoring"  # 监控告警
+    user_report = "user_report"  # 用户反馈、客诉
+    inspection = "inspection"  # 巡检
+    staff = "staff"  # 内部人员发现
+    external = "external"  # 银行、合作方或监管通知
+    other = "other"
+
+
+# The 复盘's channel when nobody chose one: read from how the incident was filed as detected.
+DETECTION_CHANNELS = {
+    Detection.monitoring: DetectionChannel.monitoring,
+    Detection.alert: DetectionChannel.monitoring,
+    Detection.manual: DetectionChannel.staff,
+    Detection.user_report: DetectionChannel.user_report,
+    Detection.external: DetectionChannel.external,
+}
+
+
+class RecoveryMethod(StrEnum):
+    """How the business was restored (恢复方式)."""
+
+    rollback = "rollback"  # 回滚
+    switchover = "switchover"  # 切换
+    scale_out = "scale_out"  # 扩容
+    restart = "restart"  # 重启
+    fix = "fix"  # 修复
+    self_recovered = "self_recovered"  # 自然恢复
+    other = "other"
 
 
 class PostmortemBase(SQLModel):
@@ -431,7 +469,27 @@ class PostmortemBase(SQLModel):
     went_well: str | None = Field(default=None, max_length=LONG, sa_type=Text)
     went_wrong: str | None = Field(default=None, max_length=LONG, sa_type=Text)
     got_lucky: str | None = Field(default=None, max_length=LONG, sa_type=Text)
-    status: PostmortemStatus = Field(default=PostmortemStatus.draft, sa_type=String(20))
+    lessons_learned: str | None = Field(default=None, max_length=LONG, sa_type=Text)
+    owner: str | None = Field(default=None, max_length=100, description="复盘负责人")
+    responsible_team: str | None = Field(default=None, max_length=100, description="责任团队")
+    detection_channel: DetectionChannel | None = Field(
+        default=None,
+        sa_type=String(20),
+        description="发现渠道; when not given, read from the incident's detection",
+    )
+    recovery_method: RecoveryMethod | None = Field(default=None, sa_type=String(20))
+    related_change: str | None = Field(
+        default=None, max_length=500, description="the change that caused it: an id or a link"
+    )
+    staged_rollout_should_have_caught: bool | None = Field(
+        default=None, description="whether a staged rollout (灰度) should have caught it"
+    )
+    no_action_reason: str | None = Field(
+        default=None,
+        max_length=2000,
+        sa_type=Text,
+        description="why no action item is needed; publishing needs an action item or this",
+    )
     reviewers: list[str] = Field(default_factory=list, sa_type=JSON, max_length=50)
     due_date: date | None = None
 
@@ -445,18 +503,66 @@ class PostmortemBase(SQLModel):
 
 class Postmortem(PostmortemBase, table=True):
     incident_id: int = Field(foreign_key="incident.id", primary_key=True, ondelete="CASCADE")
+    status: PostmortemStatus = Field(default=PostmortemStatus.draft, sa_type=String(20))
     published_at: datetime | None = moment_column()
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
 
+POSTMORTEM_STATUS_HELP = (
+    "unchanged when omitted or equal; it moves only through POST …/postmortem/submit, /review"
+    " and /publish"
+)
+
+
 class PostmortemWrite(PostmortemBase, WriteModel):
-    pass
+    status: PostmortemStatus | None = Field(default=None, description=POSTMORTEM_STATUS_HELP)
 
 
 class PostmortemPublic(PostmortemBase):
     incident_id: int
+    status: PostmortemStatus
     published_at: Moment | None
     updated_at: Moment
+
+
+class ReviewVerdict(StrEnum):
+    approve = "approve"
+    request_changes = "request_changes"
+
+
+class PostmortemReviewBase(SQLModel):
+    verdict: ReviewVerdict = Field(sa_type=String(20))
+    comment: str | None = Field(default=None, max_length=2000, sa_type=Text)
+
+
+class PostmortemReview(PostmortemReviewBase, table=True):
+    """One reviewer's verdict on a 复盘; the latest of each reviewer counts for publishing."""
+
+    __tablename__ = "postmortem_review"
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="postmortem.incident_id", index=True, ondelete="CASCADE")
+    reviewer: str = Field(max_length=SHORT)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class PostmortemReviewCreate(PostmortemReviewBase, WriteModel):
+    pass
+
+
+class PostmortemReviewPublic(PostmortemReviewBase):
+    id: int
+    incident_id: int
+    reviewer: str
+    at: Moment
+
+
+class PostmortemPublish(WriteModel):
+    reason: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=2000,
+        description="an admin's reason to publish although a named reviewer has not approved",
+    )
 
 
 class ActionItemType(StrEnum):
@@ -467,47 +573,135 @@ class ActionItemType(StrEnum):
 
 
 class ActionItemStatus(StrEnum):
+    """open → in_progress → done (the owner's word) → verified (the verifier's 验收). Not doing is
+    asked for by the owner with a reason (not_doing_requested) and granted by the verifier
+    (not_doing); the verifier may send done work or the request back (in_progress). Moved only
+    by the steps of incidents/action_items.py."""
+
     open = "open"
     in_progress = "in_progress"
     done = "done"
+    verified = "verified"
+    not_doing_requested = "not_doing_requested"
     not_doing = "not_doing"
 
 
-CLOSED_ACTION_STATUSES = (ActionItemStatus.done, ActionItemStatus.not_doing)
+# Closed for good, with closed_at: the work was accepted, or not doing it was agreed.
+CLOSED_ACTION_STATUSES = (ActionItemStatus.verified, ActionItemStatus.not_doing)
+# The owner's part is over; the verifier's turn.
+AWAITING_VERIFIER = (ActionItemStatus.done, ActionItemStatus.not_doing_requested)
+
+# A link needs no characters a URL must escape: no space, control character, quote or <>.
+_TRACKER_URL = re.compile(r'https?://[^\s\x00-\x1f\x7f<>"/?#]+[^\s\x00-\x1f\x7f<>"]*', re.I)
+_TRACKER_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]*-[0-9]+", re.ASCII)
+
+
+def _tracker(value: str) -> str:
+    if not (_TRACKER_URL.fullmatch(value) or _TRACKER_KEY.fullmatch(value)):
+        raise ValueError("expected an http(s) link or an issue key such as PAY-123")
+    return value
+
+
+# Where the work is tracked (Jira, TAPD, 禅道 …), checked loosely: a link or an issue key.
+Tracker = Annotated[str, BeforeValidator(_one_line), AfterValidator(_tracker)]
+TRACKER_HELP = (
+    "the item in the team's tracker (Jira, TAPD, 禅道): an http(s) link or a key like PAY-123"
+)
+VERIFIER_HELP = (
+    "验收人: who checks the work and closes the item; defaults to the 复盘's owner, else the"
+    " incident's owner"
+)
 
 
 class ActionItemBase(SQLModel):
     title: OneLine = Field(min_length=1, max_length=SHORT)
     type: ActionItemType = Field(default=ActionItemType.prevent, sa_type=String(20))
-    owner: str = Field(min_length=1, max_length=100)
+    owner: OneLine = Field(min_length=1, max_length=100)
     due_date: date = Field(index=True)
-    status: ActionItemStatus = Field(default=ActionItemStatus.open, sa_type=String(20))
-    not_doing_reason: str | None = Field(default=None, max_length=2000)
+    acceptance_criteria: str | None = Field(
+        default=None,
+        max_length=2000,
+        sa_type=Text,
+        description="验收标准: what the verifier checks before closing the item",
+    )
+    # Nullable in the table: items older than verification may have nobody to default to, and
+    # then only an admin verifies them. A new item always gets one (incidents/action_items.py).
+    verifier: OneLine | None = Field(
+        default=None, min_length=1, max_length=100, description=VERIFIER_HELP
+    )
+    tracker: Tracker | None = Field(default=None, max_length=500, description=TRACKER_HELP)
 
 
 class ActionItem(ActionItemBase, table=True):
     __tablename__ = "action_item"
     id: int | None = Field(default=None, primary_key=True)
     incident_id: int = Field(foreign_key="incident.id", index=True, ondelete="CASCADE")
+    status: ActionItemStatus = Field(default=ActionItemStatus.open, sa_type=String(20))
+    not_doing_reason: str | None = Field(default=None, max_length=2000)
+    # Set when the item closes (verified or not doing), as are who closed it and when.
     closed_at: datetime | None = moment_column()
+    verified_at: datetime | None = moment_column()
+    verified_by: str | None = Field(default=None, max_length=SHORT)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
 
-class ActionItemCreate(ActionItemBase, WriteModel):
+ACTION_STEPS_HELP = (
+    "moves only through POST /api/v1/action-items/{id}/start, /done, /not-doing (the owner) and"
+    " /verify, /reject, /approve-not-doing (the verifier)"
+)
+
+
+class StatusByActions(WriteModel):
+    """A body that may not set an item's status: named with the actions that move it, rather than
+    the bare `extra_forbidden` of an unknown field."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _status_moves_by_actions(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for name in ("status", "not_doing_reason"):
+                if name in data:
+                    raise ValidationError.from_exception_data(
+                        cls.__name__,
+                        [
+                            InitErrorDetails(
+                                type=PydanticCustomError(
+                                    "value_error", f"{name} {ACTION_STEPS_HELP}"
+                                ),
+                                loc=(name,),
+                                input=data[name],
+                            )
+                        ],
+                    )
+        return data
+
+
+class ActionItemCreate(ActionItemBase, StatusByActions):
     pass
 
 
 if TYPE_CHECKING:
 
-    class ActionItemUpdate(ActionItemBase, WriteModel): ...
+    class ActionItemUpdate(ActionItemBase, StatusByActions): ...
 else:
-    ActionItemUpdate = partial(ActionItemBase, "ActionItemUpdate")
+    ActionItemUpdate = partial(ActionItemBase, "ActionItemUpdate", base=StatusByActions)
+
+
+class ActionItemNote(WriteModel):
+    """The body of a step: a comment, required to reject (why) and to ask for not doing (the
+    reason); optional otherwise."""
+
+    comment: str | None = Field(default=None, max_length=2000)
 
 
 class ActionItemPublic(ActionItemBase):
     id: int
     incident_id: int
+    status: ActionItemStatus
+    not_doing_reason: str | None
     closed_at: Moment | None
+    verified_at: Moment | None
+    verified_by: str | None
     created_at: Moment
 
 

@@ -21,7 +21,9 @@ class NotificationEvent(StrEnum):
     weekly_report = "weekly_report"
     incident = "incident"  # filed or regraded A/B
     alert_unfollowed = "alert_unfollowed"
-    action_overdue = "action_overdue"
+    action_overdue = "action_overdue"  # a weekly digest of overdue action items, per owner
+    action_item = "action_item"  # an action item filed or moved to another status
+    action_due = "action_due"  # an action item due in 2 working days, or today
     regulatory = "regulatory"  # a trigger fired; the report is due soon; it is overdue
 
 

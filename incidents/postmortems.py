@@ -1,23 +1,29 @@
-"""Timeline, postmortem (复盘) and action items of an incident."""
+"""Timeline and postmortem (复盘) of an incident; its action items are incidents/action_items.py."""
 
 from typing import Any, TypeVar
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from incidents import audit
 from incidents.actors import Actor
 from incidents.calendar import Calendar
 from incidents.db import get_or_raise, utcnow
-from incidents.errors import Invalid, refuse_clearing
+from incidents.errors import Forbidden, Incomplete, Invalid
 from incidents.grading import GradingPolicy
+from incidents.milestones import Milestone
 from incidents.models import (
-    CLOSED_ACTION_STATUSES,
+    DETECTION_CHANNELS,
     ActionItem,
-    ActionItemCreate,
     ActionItemStatus,
+    Grade,
+    Incident,
     Postmortem,
+    PostmortemReview,
+    PostmortemReviewCreate,
     PostmortemStatus,
     PostmortemWrite,
+    ReviewVerdict,
+    Role,
     TimelineEntry,
     TimelineEntryCreate,
 )
@@ -95,25 +101,36 @@ def get_postmortem(session: Session, incident_id: int) -> Postmortem:
 def put_postmortem(
     session: Session, incident_id: int, data: PostmortemWrite, *, actor: Actor, calendar: Calendar
 ) -> Postmortem:
-    """Create or replace the postmortem; the due date defaults to 5 working days after recovery."""
+    """Create or replace the postmortem's fields; the due date defaults to 5 working days after
+    recovery, the detection channel to the incident's detection. The status is not a field:
+    submit, review and publish move it. A published 复盘 may still be corrected, but not lose
+    what publishing asked for."""
     incident = get_incident(session, incident_id)
     postmortem = session.get(Postmortem, incident_id)
-    values = data.model_dump()
+    current = postmortem.status if postmortem is not None else PostmortemStatus.draft
+    if data.status is not None and data.status != current:
+        raise Invalid("status", _STATUS_IS_AN_ACTION[data.status])
+    values = data.model_dump(exclude={"status"})
     if values["due_date"] is None:
         recovered_on = calendar.local_date(incident.recovered_at or incident.detected_at)
         values["due_date"] = calendar.working_days_after(recovered_on, POSTMORTEM_WORKING_DAYS)
+    if values["detection_channel"] is None and incident.detection is not None:
+        values["detection_channel"] = DETECTION_CHANNELS[incident.detection]
     if postmortem is None:
         postmortem = Postmortem(incident_id=incident_id, **values)
         before: dict[str, object] = {}
+        missing_before: list[tuple[str, str]] = []
         session.add(postmortem)
     else:
         before = {name: getattr(postmortem, name) for name in values}
+        missing_before = missing_for_publishing(session, incident, postmortem)
         for name, value in values.items():
             setattr(postmortem, name, value)
-    if postmortem.status == PostmortemStatus.published and postmortem.published_at is None:
-        postmortem.published_at = utcnow()
-    elif postmortem.status != PostmortemStatus.published:
-        postmortem.published_at = None
+    if postmortem.status == PostmortemStatus.published:
+        missing = missing_for_publishing(session, incident, postmortem)
+        lost = [part for part in missing if part not in missing_before]
+        if lost:
+            raise Incomplete(lost)
     postmortem.updated_at = utcnow()
     audit.record_changes(
         session,
@@ -126,44 +143,199 @@ def put_postmortem(
     return postmortem
 
 
-def _settle_action_status(item: ActionItem) -> None:
-    if item.status == ActionItemStatus.not_doing and not (item.not_doing_reason or "").strip():
-        raise Invalid("not_doing_reason", "required when the status is not_doing")
-    if item.status in CLOSED_ACTION_STATUSES:
-        item.closed_at = item.closed_at or utcnow()
-    else:
-        item.closed_at = None
+# Why PUT refuses a new status, by the status asked for.
+_STATUS_IS_AN_ACTION = {
+    PostmortemStatus.draft: "goes back to draft when a reviewer requests changes",
+    PostmortemStatus.in_review: "is moved by submitting the postmortem for review (submit)",
+    PostmortemStatus.published: (
+        "is set by publishing (publish), which checks the postmortem is complete and approved"
+    ),
+}
+# What publishing needs, besides every reviewer's approval.
+MIN_WHYS = 3
+WHYS_NEEDED_FOR = (Grade.A, Grade.B)
+REQUIRED = "required to publish"
 
 
-def add_action_item(
-    session: Session, incident_id: int, data: ActionItemCreate, *, actor: Actor
-) -> ActionItem:
-    get_incident(session, incident_id)
-    item = ActionItem.model_validate(data, update={"incident_id": incident_id})
-    _settle_action_status(item)
-    return _added(session, item, actor=actor, action="action_item", text=data.title)
-
-
-def update_action_item(
-    session: Session, item_id: int, changes: dict[str, Any], *, actor: Actor
-) -> ActionItem:
-    item = get_or_raise(session, ActionItem, item_id)
-    refuse_clearing(changes, ("title", "type", "owner", "due_date", "status"))
-    before = {name: getattr(item, name) for name in changes}
-    for name, value in changes.items():
-        setattr(item, name, value)
-    _settle_action_status(item)
-    audit.record_changes(
-        session,
-        incident_id=item.incident_id,
-        actor=actor.name,
-        action=f"action_item:{item_id}",
-        before=before,
-        after={name: getattr(item, name) for name in changes},
+def missing_for_publishing(
+    session: Session, incident: Incident, postmortem: Postmortem
+) -> list[tuple[str, str]]:
+    """Every part the 复盘 lacks to be published, each as (field, why); approvals aside."""
+    missing = []
+    if not (postmortem.root_cause or "").strip():
+        missing.append(("root_cause", REQUIRED))
+    if postmortem.root_cause_category is None:
+        missing.append(("root_cause_category", REQUIRED))
+    marks = select(TimelineEntry.milestone).where(
+        TimelineEntry.incident_id == incident.id,
+        col(TimelineEntry.milestone).in_(TIMELINE_MARKS),
     )
-    return item
+    marked = set(session.exec(marks.distinct()))
+    for milestone, what in TIMELINE_MARKS.items():
+        if milestone not in marked:
+            missing.append(("timeline", f"no timeline entry marks the {what} ({milestone})"))
+    counted = select(func.count()).where(
+        ActionItem.incident_id == incident.id, ActionItem.status != ActionItemStatus.not_doing
+    )
+    if not session.exec(counted).one() and not (postmortem.no_action_reason or "").strip():
+        missing.append(
+            ("action_items", "add an action item, or say in no_action_reason why none is needed")
+        )
+    whys = [why for why in postmortem.five_whys if why.strip()]
+    if incident.grade in WHYS_NEEDED_FOR and len(whys) < MIN_WHYS:
+        missing.append(
+            (
+                "five_whys",
+                f"a grade {incident.grade} incident needs a chain of at least {MIN_WHYS} whys"
+                f" ({len(whys)} given)",
+            )
+        )
+    return missing
 
 
-def action_items(session: Session, incident_id: int) -> list[ActionItem]:
-    order = (col(ActionItem.due_date), col(ActionItem.id))
-    return _of_incident(session, incident_id, ActionItem, *order)
+# The milestones the timeline must mark before publishing, and what they are called.
+TIMELINE_MARKS = {Milestone.detected: "detection", Milestone.recovered: "recovery"}
+
+
+def reviews(session: Session, incident_id: int) -> list[PostmortemReview]:
+    """Every verdict, oldest first."""
+    get_postmortem(session, incident_id)
+    order = (col(PostmortemReview.at), col(PostmortemReview.id))
+    statement = select(PostmortemReview).where(PostmortemReview.incident_id == incident_id)
+    return list(session.exec(statement.order_by(*order)))
+
+
+def latest_verdicts(session: Session, incident_id: int) -> dict[str, PostmortemReview]:
+    """Each reviewer's latest verdict (a 复盘 has a handful of reviews, read whole)."""
+    return {review.reviewer: review for review in reviews(session, incident_id)}
+
+
+def missing_approvals(session: Session, postmortem: Postmortem) -> list[tuple[str, str]]:
+    """The named reviewers whose latest verdict is not an approval, as (field, why)."""
+    if not postmortem.reviewers:
+        return [("reviewers", "name at least one reviewer")]
+    latest = latest_verdicts(session, postmortem.incident_id)
+    missing = []
+    for name in postmortem.reviewers:
+        review = latest.get(name)
+        if review is None:
+            missing.append(("reviewers", f"{name} has not reviewed it yet"))
+        elif review.verdict != ReviewVerdict.approve:
+            missing.append(("reviewers", f"{name} requested changes"))
+    return missing
+
+
+def _move(
+    session: Session,
+    postmortem: Postmortem,
+    status: PostmortemStatus,
+    *,
+    actor: Actor,
+    reason: str | None = None,
+) -> None:
+    audit.record(
+        session,
+        incident_id=postmortem.incident_id,
+        actor=actor.name,
+        action="postmortem",
+        field="status",
+        old=postmortem.status,
+        new=status,
+        reason=reason,
+    )
+    postmortem.status = status
+    postmortem.published_at = utcnow() if status == PostmortemStatus.published else None
+    postmortem.updated_at = utcnow()
+
+
+def submit_for_review(session: Session, incident_id: int, *, actor: Actor) -> Postmortem:
+    """待复盘 → 复盘中: a draft with its reviewers named goes to them."""
+    postmortem = get_postmortem(session, incident_id)
+    if postmortem.status != PostmortemStatus.draft:
+        raise Invalid(
+            "status", f"only a draft is submitted for review; this one is {postmortem.status}"
+        )
+    if not postmortem.reviewers:
+        raise Invalid("reviewers", "name at least one reviewer before submitting for review")
+    _move(session, postmortem, PostmortemStatus.in_review, actor=actor)
+    return postmortem
+
+
+def review_postmortem(
+    session: Session,
+    incident_id: int,
+    data: PostmortemReviewCreate,
+    *,
+    actor: Actor,
+    reviewer: str | None = None,
+) -> PostmortemReview:
+    """A named reviewer's verdict; requesting changes (with a comment saying which) sends a 复盘
+    in review back to draft. `reviewer` records the verdict of someone else, which only an admin
+    may (the CLI acts as one, for the reviewer it names)."""
+    postmortem = get_postmortem(session, incident_id)
+    name = reviewer if reviewer is not None else actor.name
+    if name != actor.name and not actor.role.at_least(Role.admin):
+        raise Forbidden("only an admin records the verdict of another reviewer")
+    if name not in postmortem.reviewers:
+        raise Forbidden(f"{name} is not a reviewer of this postmortem")
+    if postmortem.status == PostmortemStatus.published:
+        raise Invalid("status", "the postmortem is published; its review is over")
+    comment = (data.comment or "").strip() or None
+    if data.verdict == ReviewVerdict.request_changes and comment is None:
+        raise Invalid("comment", "say which changes are requested")
+    review = PostmortemReview(
+        incident_id=incident_id, reviewer=name, verdict=data.verdict, comment=comment
+    )
+    session.add(review)
+    audit.record(
+        session,
+        incident_id=incident_id,
+        actor=actor.name,
+        action="postmortem_review",
+        field=name,
+        new=data.verdict,
+        reason=comment,
+    )
+    if (
+        data.verdict == ReviewVerdict.request_changes
+        and postmortem.status == PostmortemStatus.in_review
+    ):
+        _move(
+            session,
+            postmortem,
+            PostmortemStatus.draft,
+            actor=actor,
+            reason=f"{name} requested changes",
+        )
+    session.flush()
+    return review
+
+
+def publish_postmortem(
+    session: Session, incident_id: int, *, actor: Actor, reason: str | None = None
+) -> Postmortem:
+    """复盘中 → 已复盘, once complete and approved by every named reviewer; refused with every
+    missing part at once. An admin's `reason` publishes over missing approvals (never over
+    missing content), and is kept in the audit trail with the names it passed over."""
+    incident = get_incident(session, incident_id)
+    postmortem = get_postmortem(session, incident_id)
+    if postmortem.status == PostmortemStatus.published:
+        raise Invalid("status", "the postmortem is published already")
+    overriding = reason is not None and bool(reason.strip())
+    if overriding and not actor.role.at_least(Role.admin):
+        raise Forbidden("only an admin publishes over missing approvals")
+    missing = []
+    if postmortem.status != PostmortemStatus.in_review:
+        missing.append(("status", "submit the postmortem for review first"))
+    missing += missing_for_publishing(session, incident, postmortem)
+    unapproved = missing_approvals(session, postmortem)
+    if not overriding:
+        missing += unapproved
+    if missing:
+        raise Incomplete(missing)
+    note = reason.strip() if reason is not None and overriding else None
+    if note is not None and unapproved:
+        passed_over = "; ".join(why for _, why in unapproved)
+        note = f"published over missing approvals ({passed_over}): {note}"
+    _move(session, postmortem, PostmortemStatus.published, actor=actor, reason=note)
+    return postmortem

@@ -66,6 +66,7 @@ LABELS: dict[str, dict[str, str]] = {
         "action_items_on_time_rate": "改进项按期闭环率",
         "postmortem_completion_rate": "复盘完成率",
         "one_five_ten_rate": "1-5-10达标率",
+        "repeat_incident_rate": "重复故障率",
         "mttd": "MTTD（发现）",
         "mtta": "MTTA（跟进）",
         "mttr": "MTTR（恢复）",
@@ -101,6 +102,7 @@ LABELS: dict[str, dict[str, str]] = {
         "action_items_on_time_rate": "Action items closed on time",
         "postmortem_completion_rate": "Postmortems published",
         "one_five_ten_rate": "1-5-10 targets met",
+        "repeat_incident_rate": "Repeat incidents",
         "mttd": "MTTD (detect)",
         "mtta": "MTTA (follow up)",
         "mttr": "MTTR (recover)",
@@ -216,13 +218,20 @@ def _durations_line(name: str, durations: Durations, labels: dict[str, str]) -> 
     )
 
 
+# Listed only when this week or the last counts anything in them, so a week from before the
+# facts they need were recorded reads as it did.
+OCCASIONAL_RATES = ("one_five_ten_rate", "repeat_incident_rate")
+
+
 def shown_rates(report: WeeklyReport) -> tuple[str, ...]:
     """The rates the section lists: 1-5-10 达标率 too when this week or the last has an incident
-    with all its times known, so a week from before milestones were recorded reads as it did."""
-    counted = report.metrics.one_five_ten_rate.denominator
-    if counted or report.previous.one_five_ten_rate.denominator:
-        return (*Metrics.RATES, "one_five_ten_rate")
-    return Metrics.RATES
+    with all its times known, 重复故障率 when one has an incident with a 复盘 root-cause
+    category (and a system)."""
+    return Metrics.RATES + tuple(
+        name
+        for name in OCCASIONAL_RATES
+        if getattr(report.metrics, name).denominator or getattr(report.previous, name).denominator
+    )
 
 
 def _figure_lines(report: WeeklyReport) -> list[str]:

@@ -1,13 +1,13 @@
 """All configuration, read once from the environment (prefix STABILOG_) or a .env file."""
 
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from incidents.calendar import Calendar, Weekday
+from incidents.calendar import Calendar, TeamDays, Weekday, load_team_days
 
 
 class Settings(BaseSettings):
@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     report_lang: Literal["zh", "en"] = "zh"
     follow_up_minutes: int = Field(default=5, ge=1, le=1440)
     grading_policy: Path | None = None
+    # The team's own holidays, 封网 freeze days and extra working days (docs/calendar.md), on top
+    # of the statutory calendar; none when not set.
+    calendar_file: Path | None = None
     # Requests larger than this are refused with 413 before any parsing; 5 MiB holds a full
     # Alertmanager group of 5,000 alerts, the most one delivery may carry.
     max_body_bytes: int = Field(default=5 * 1_048_576, ge=1024)
@@ -57,7 +60,21 @@ class Settings(BaseSettings):
 
     @property
     def calendar(self) -> Calendar:
-        return Calendar(self.timezone, self.week_numbering, self.report_day)
+        """Raises `CalendarFileError` for an unusable calendar file: the app and the CLI refuse to
+        start with it."""
+        team = _team_days(self.calendar_file)
+        return Calendar(
+            self.timezone,
+            self.week_numbering,
+            self.report_day,
+            team_holidays=frozenset(team.holidays),
+            team_working_days=frozenset(team.working_days),
+        )
+
+
+@cache  # the file is read once per process (a refused file is read again): edits need a restart
+def _team_days(path: Path | None) -> TeamDays:
+    return load_team_days(path)
 
 
 @lru_cache

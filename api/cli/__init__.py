@@ -5,9 +5,21 @@ import threading
 
 import typer
 
-from api.cli import grading, incidents, notifications, regulatory, reports, sources, tokens
+from api.cli import (
+    action_items,
+    doctor,
+    grading,
+    incidents,
+    notifications,
+    postmortems,
+    regulatory,
+    reports,
+    sources,
+    tokens,
+)
 from api.cli.context import current_policy, migrate_embedded_database
 from api.scheduler import build_scheduler
+from incidents.calendar import CalendarFileError
 from incidents.db import engine_for
 from incidents.schema import upgrade_to_head
 from incidents.settings import get_settings
@@ -27,13 +39,23 @@ app.command("demo")(reports.demo)
 app.add_typer(notifications.channel_app, name="channel")
 app.add_typer(notifications.notifications_app, name="notifications")
 app.add_typer(regulatory.app, name="regulatory")
+app.add_typer(action_items.app, name="action-item")
+app.add_typer(postmortems.app, name="postmortem")
+app.command("doctor")(doctor.doctor)
 
 
 @app.callback()
 def read_times_on_the_team_calendar(context: typer.Context) -> None:
     """Stabilog: stability incident log and postmortems for payment systems."""
+    if context.invoked_subcommand == "doctor":
+        return  # it reports an unusable calendar file itself, and reads no typed times
+    try:
+        calendar = get_settings().calendar
+    except CalendarFileError as exc:  # as create_app does, refuse to start on it
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=1) from exc
     # Times typed as flags are read, and times printed are shown, in the team's zone.
-    context.with_resource(get_settings().calendar.activated())
+    context.with_resource(calendar.activated())
 
 
 @app.command()

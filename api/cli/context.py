@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from incidents.actors import Actor
 from incidents.db import engine_for
-from incidents.errors import Invalid, NotFound
+from incidents.errors import Forbidden, Invalid, NotFound
 from incidents.grading import GradingPolicy, load_policy
 from incidents.models import Role, parse_amount
 from incidents.schema import upgrade_to_head
@@ -69,7 +69,9 @@ def reported() -> Iterator[None]:
     except ValidationError as exc:
         fail("; ".join(f"{flag(str(error['loc'][0]))}: {error['msg']}" for error in exc.errors()))
     except Invalid as exc:
-        fail(f"{flag(exc.field)}: {exc.message}")
+        fail("; ".join(f"{flag(field)}: {message}" for field, message in exc.problems))
+    except Forbidden as exc:  # the shell is an admin, but a reviewer must be one named
+        fail(str(exc))
     except NotFound as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=1) from exc

@@ -5,7 +5,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import CalendarDep, Id, OncallDep, PageDep, PolicyDep, SessionDep, ViewerDep
 from api.pagination import ListPage
-from incidents import audit, postmortems, service
+from incidents import action_items, audit, postmortems, service, similar
 from incidents.models import (
     ActionItem,
     ActionItemCreate,
@@ -82,6 +82,28 @@ def list_incidents(
     return ListPage.of(([IncidentPublic.of(item, policy) for item in items], total), page)
 
 
+class SimilarParams(BaseModel):
+    title: str = Field("", max_length=200, description="as typed so far")
+    system: str | None = Field(None, max_length=100)
+    root_cause: str = Field("", max_length=2000)
+    exclude: int | None = Field(None, ge=1, description="the incident itself, once filed")
+    limit: int = Field(similar.DEFAULT_LIMIT, ge=1, le=similar.MAX_LIMIT)
+
+
+# Before /{incident_id}, which would take "similar" for an id and refuse it.
+@router.get("/similar", response_model=list[similar.SimilarIncident])
+def similar_incidents(
+    query: Annotated[SimilarParams, Query()], session: SessionDep, actor: ViewerDep
+) -> list[similar.SimilarIncident]:
+    """Earlier incidents like the one being filed: the same system first, then by the share of
+    the title's (or root cause's) trigrams their texts hold; a title under three characters
+    matches by system only."""
+    wanted = similar.SimilarQuery(
+        title=query.title, system=query.system, root_cause=query.root_cause, exclude=query.exclude
+    )
+    return similar.find_similar(session, wanted, limit=query.limit)
+
+
 @router.get("/{incident_id}", response_model=IncidentPublic)
 def read_incident(
     incident_id: Id, session: SessionDep, actor: ViewerDep, policy: PolicyDep
@@ -126,6 +148,17 @@ def override_grade(
     return IncidentPublic.of(incident, policy)
 
 
+@router.get("/{incident_id}/similar", response_model=list[similar.SimilarIncident])
+def incidents_like_this_one(
+    incident_id: Id,
+    session: SessionDep,
+    actor: ViewerDep,
+    limit: Annotated[int, Query(ge=1, le=similar.MAX_LIMIT)] = similar.DEFAULT_LIMIT,
+) -> list[similar.SimilarIncident]:
+    """Incidents detected before this one like it: by its system, title and root causes."""
+    return similar.similar_to(session, incident_id, limit=limit)
+
+
 @router.get("/{incident_id}/audit", response_model=list[AuditEntryPublic])
 def audit_trail(incident_id: Id, session: SessionDep, actor: ViewerDep) -> list[AuditEntry]:
     service.get_incident(session, incident_id)
@@ -164,6 +197,8 @@ def write_postmortem(
     actor: OncallDep,
     calendar: CalendarDep,
 ) -> Postmortem:
+    """Write the 复盘's fields; its status stays (POST …/postmortem/submit, /review and /publish
+    move it, routes/postmortems.py)."""
     return postmortems.put_postmortem(session, incident_id, data, actor=actor, calendar=calendar)
 
 
@@ -178,11 +213,17 @@ def read_postmortem(incident_id: Id, session: SessionDep, actor: ViewerDep) -> P
     response_model=ActionItemPublic,
 )
 def add_action_item(
-    incident_id: Id, data: ActionItemCreate, session: SessionDep, actor: OncallDep
+    incident_id: Id,
+    data: ActionItemCreate,
+    session: SessionDep,
+    actor: OncallDep,
+    calendar: CalendarDep,
 ) -> ActionItem:
-    return postmortems.add_action_item(session, incident_id, data, actor=actor)
+    """A new item, open; the verifier defaults to the 复盘's owner, else the incident's (422 when
+    there is neither); a due date before today is a 422."""
+    return action_items.add_action_item(session, incident_id, data, actor=actor, calendar=calendar)
 
 
 @router.get("/{incident_id}/action-items", response_model=list[ActionItemPublic])
 def read_action_items(incident_id: Id, session: SessionDep, actor: ViewerDep) -> list[ActionItem]:
-    return postmortems.action_items(session, incident_id)
+    return action_items.action_items(session, incident_id)

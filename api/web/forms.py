@@ -45,4 +45,8 @@ def field_errors(exc: ValidationError) -> dict[str, str]:
 
 
 def invalid_errors(exc: Invalid) -> dict[str, str]:
-    return {exc.field: exc.message}
+    """Each refused field's message; several messages for one field are joined."""
+    errors: dict[str, str] = {}
+    for field, message in exc.problems:
+        errors[field] = f"{errors[field]}; {message}" if field in errors else message
+    return errors

@@ -13,31 +13,37 @@ from starlette.datastructures import ImmutableMultiDict
 
 from api.deps import PolicyDep, SessionDep
 from api.pagination import PAGE_ROWS, page_links, page_offset
-from api.web.auth import FormData, FormWriter, OncallPage, PageActor
+from api.web.auth import FormData, FormWriter, OncallPage, PageActor, can_write
 from api.web.forms import RowId, checked, field_errors, given, invalid_errors, tri_state
+from api.web.i18n import page_lang
 from api.web.preview import preview_grade
 from api.web.rendering import PageRoute, render, see_other
-from incidents import postmortems, service
+from incidents import action_items, postmortem_report, postmortems, service, similar
+from incidents.action_items import RULES, Step
 from incidents.calendar import Calendar
 from incidents.errors import Invalid, NotFound
 from incidents.grading import GradingPolicy
 from incidents.impact import GRADED_INPUT_FIELDS
 from incidents.milestones import MILESTONES, STAGES, Milestone, one_five_ten, stage_minutes
 from incidents.models import (
+    AWAITING_VERIFIER,
     CLOSED_ACTION_STATUSES,
     ActionItemCreate,
-    ActionItemStatus,
     ActionItemType,
     AmountCnyAlias,
     Detection,
+    DetectionChannel,
     Grade,
     Incident,
     IncidentCreate,
     IncidentStatus,
     IncidentUpdate,
     Postmortem,
+    PostmortemReviewCreate,
     PostmortemStatus,
     PostmortemWrite,
+    RecoveryMethod,
+    Role,
     RootCauseCategory,
     TimelineEntryCreate,
     net_loss,
@@ -82,7 +88,13 @@ POSTMORTEM_TEXTS = (
     "went_well",
     "went_wrong",
     "got_lucky",
+    "lessons_learned",
+    "no_action_reason",
 )
+# The 复盘's one-line fields and its selects (the status is moved by its own buttons).
+POSTMORTEM_LINES = ("owner", "responsible_team", "related_change", "due_date")
+POSTMORTEM_SELECTS = ("root_cause_category", "detection_channel", "recovery_method")
+ROLLOUT = "staged_rollout_should_have_caught"
 SHOWN_WHYS = 5
 LIST_SEPARATORS = str.maketrans({"，": ",", "、": ",", ";": ",", "；": ","})
 ENUMS = {
@@ -93,6 +105,8 @@ ENUMS = {
     "pm_statuses": list(PostmortemStatus),
     "ai_types": list(ActionItemType),
     "milestones": list(Milestone),
+    "channels": list(DetectionChannel),
+    "recovery_methods": list(RecoveryMethod),
 }
 
 
@@ -214,6 +228,37 @@ def grade_preview(request: Request, actor: PageActor) -> JSONResponse:
     )
 
 
+@router.get("/incidents/similar")
+def similar_incidents(
+    request: Request,
+    session: SessionDep,
+    actor: PageActor,
+    title: str = Query("", max_length=200),
+    system: str = Query("", max_length=100),
+    root_cause: str = Query("", max_length=2000),
+) -> JSONResponse:
+    """Earlier incidents like the form as typed so far, for its 类似的历史事件 panel."""
+    found = similar.find_similar(
+        session, similar.SimilarQuery(title=title, system=system, root_cause=root_cause)
+    )
+    return JSONResponse([_similar_item(item, _calendar(request)) for item in found])
+
+
+def _similar_item(item: similar.SimilarIncident, calendar: Calendar) -> dict[str, Any]:
+    """One line of the panel as the page's script shows it (the incident page renders the same
+    from the SimilarIncident itself)."""
+    return {
+        "url": f"/incidents/{item.id}",
+        "title": item.title,
+        "grade": item.grade,
+        "date": f"{calendar.local(item.detected_at):%Y-%m-%d}",
+        "system": item.system,
+        "same_system": item.same_system,
+        "root_cause": item.root_cause,
+        "remediation": item.remediation,
+    }
+
+
 @router.post("/incidents/new", response_class=HTMLResponse)
 def file_incident(
     request: Request,
@@ -288,10 +333,11 @@ def _incident_page(
             "triggers": request.app.state.grading_policy.triggers,
             **_milestone_facts(incident, request.app.state.grading_policy),
             "timeline": postmortems.timeline(session, incident_id),
+            "similar": similar.similar_to(session, incident_id),
             "postmortem": postmortem,
             "whys": _whys(forms["postmortem"]),
-            "action_items": postmortems.action_items(session, incident_id),
-            "closed_statuses": CLOSED_ACTION_STATUSES,
+            **_review_facts(request, session, postmortem),
+            **_action_item_facts(request, session, incident_id),
             "week": week,
             "forms": forms,
             "form_name": form_name,
@@ -300,6 +346,25 @@ def _incident_page(
         },
         status=status,
     )
+
+
+def _action_item_facts(request: Request, session: Session, incident_id: int) -> dict[str, Any]:
+    """The items, the steps the signed-in person may take on each, and each one's last step."""
+    items = action_items.action_items(session, incident_id)
+    actor = getattr(request.state, "actor", None)
+    return {
+        "action_items": items,
+        "ai_steps": {
+            item.id: action_items.steps_open_to(actor, item)
+            if actor is not None and can_write(actor)
+            else []
+            for item in items
+        },
+        "ai_last_steps": action_items.last_steps(session, incident_id),
+        "ai_comment_steps": [step for step, rule in RULES.items() if rule.needs_comment],
+        "closed_statuses": CLOSED_ACTION_STATUSES,
+        "awaiting_verifier": AWAITING_VERIFIER,
+    }
 
 
 def _milestone_facts(incident: Incident, policy: GradingPolicy) -> dict[str, Any]:
@@ -329,7 +394,29 @@ def _postmortem_values(postmortem: Postmortem | None) -> dict[str, Any]:
     values = {name: getattr(postmortem, name) for name in PostmortemWrite.model_fields}
     values["reviewers"] = ", ".join(postmortem.reviewers)
     values["due_date"] = postmortem.due_date.isoformat() if postmortem.due_date else ""
+    rollout = postmortem.staged_rollout_should_have_caught
+    values[ROLLOUT] = "" if rollout is None else ("yes" if rollout else "no")
     return values
+
+
+def _review_facts(
+    request: Request, session: Session, postmortem: Postmortem | None
+) -> dict[str, Any]:
+    """The reviewers' verdicts, and which of submit, review and publish the signed-in person is
+    offered (the domain refuses the rest anyway)."""
+    if postmortem is None:
+        return {"pm_reviews": [], "pm_latest": {}, "can_review": False, "is_admin": False}
+    actor = getattr(request.state, "actor", None)
+    reviews = postmortems.reviews(session, postmortem.incident_id)
+    return {
+        "pm_reviews": reviews,
+        "pm_latest": {review.reviewer: review for review in reviews},
+        "can_review": actor is not None
+        and can_write(actor)
+        and actor.name in postmortem.reviewers
+        and postmortem.status != PostmortemStatus.published,
+        "is_admin": actor is not None and actor.role.at_least(Role.admin),
+    }
 
 
 def _whys(shown: dict[str, Any]) -> list[str]:
@@ -439,8 +526,11 @@ def add_timeline_entry(
 def write_postmortem(
     request: Request, incident_id: RowId, session: SessionDep, actor: FormWriter, form: FormData
 ) -> Response:
-    values: dict[str, Any] = given(form, (*POSTMORTEM_TEXTS, "root_cause_category", "due_date"))
-    values["status"] = form.get("status") or PostmortemStatus.draft.value
+    values: dict[str, Any] = given(
+        form, (*POSTMORTEM_TEXTS, *POSTMORTEM_LINES, *POSTMORTEM_SELECTS)
+    )
+    if (rollout := tri_state(form, ROLLOUT)) is not None:
+        values[ROLLOUT] = rollout
     values["five_whys"] = [why.strip() for why in form.getlist("five_whys") if why.strip()]
     reviewers = form.get("reviewers", "").translate(LIST_SEPARATORS)
     values["reviewers"] = [name.strip() for name in reviewers.split(",") if name.strip()]
@@ -449,7 +539,7 @@ def write_postmortem(
         session,
         incident_id,
         form_name="postmortem",
-        shown={**values, "reviewers": form.get("reviewers", "")},
+        shown={**values, "reviewers": form.get("reviewers", ""), ROLLOUT: form.get(ROLLOUT, "")},
         write=lambda: postmortems.put_postmortem(
             session,
             incident_id,
@@ -461,33 +551,123 @@ def write_postmortem(
     )
 
 
+@router.post("/incidents/{incident_id}/postmortem/submit", response_class=HTMLResponse)
+def submit_postmortem(
+    request: Request, incident_id: RowId, session: SessionDep, actor: FormWriter
+) -> Response:
+    return _submit(
+        request,
+        session,
+        incident_id,
+        form_name="pm_actions",
+        shown={},
+        write=lambda: postmortems.submit_for_review(session, incident_id, actor=actor),
+        anchor="#postmortem",
+    )
+
+
+@router.post("/incidents/{incident_id}/postmortem/review", response_class=HTMLResponse)
+def review_postmortem(
+    request: Request, incident_id: RowId, session: SessionDep, actor: FormWriter, form: FormData
+) -> Response:
+    """Approve, or request changes with a comment; a signed-in person not named is refused."""
+    values = {"verdict": form.get("verdict", ""), "comment": form.get("comment", "").strip()}
+    return _submit(
+        request,
+        session,
+        incident_id,
+        form_name="pm_review",
+        shown=values,
+        write=lambda: postmortems.review_postmortem(
+            session, incident_id, PostmortemReviewCreate.model_validate(values), actor=actor
+        ),
+        anchor="#postmortem",
+    )
+
+
+@router.post("/incidents/{incident_id}/postmortem/publish", response_class=HTMLResponse)
+def publish_postmortem(
+    request: Request, incident_id: RowId, session: SessionDep, actor: FormWriter, form: FormData
+) -> Response:
+    """Every missing part is listed beside the button; an admin's reason publishes over missing
+    approvals."""
+    reason = form.get("reason", "").strip() or None
+    return _submit(
+        request,
+        session,
+        incident_id,
+        form_name="pm_actions",
+        shown={"reason": form.get("reason", "")},
+        write=lambda: postmortems.publish_postmortem(
+            session, incident_id, actor=actor, reason=reason
+        ),
+        anchor="#postmortem",
+    )
+
+
+@router.get("/incidents/{incident_id}/postmortem/report", response_class=HTMLResponse)
+def postmortem_report_page(
+    request: Request, incident_id: RowId, session: SessionDep, actor: PageActor, policy: PolicyDep
+) -> HTMLResponse:
+    """The 复盘报告 to print, in the page's language (Chinese unless ?lang=en)."""
+    built = postmortem_report.build(
+        session,
+        incident_id,
+        calendar=_calendar(request),
+        targets=policy.targets,
+        lang=page_lang(request),
+    )
+    return render(
+        request,
+        "postmortem_report.html",
+        {"incident": built.incident, "article": postmortem_report.to_html_fragment(built)},
+    )
+
+
+AI_FIELDS = ("title", "type", "owner", "due_date", "verifier", "acceptance_criteria", "tracker")
+
+
 @router.post("/incidents/{incident_id}/action-items", response_class=HTMLResponse)
 def add_action_item(
     request: Request, incident_id: RowId, session: SessionDep, actor: FormWriter, form: FormData
 ) -> Response:
-    values = given(form, ("title", "type", "owner", "due_date"))
+    values = given(form, AI_FIELDS)
     return _submit(
         request,
         session,
         incident_id,
         form_name="action_item",
         shown=values,
-        write=lambda: postmortems.add_action_item(
-            session, incident_id, ActionItemCreate.model_validate(values), actor=actor
+        write=lambda: action_items.add_action_item(
+            session,
+            incident_id,
+            ActionItemCreate.model_validate(values),
+            actor=actor,
+            calendar=_calendar(request),
         ),
         anchor="#action-items",
     )
 
 
-@router.post("/action-items/{item_id}/status", response_class=HTMLResponse)
-def set_action_item_status(
-    item_id: RowId, session: SessionDep, actor: FormWriter, form: FormData
+@router.post("/action-items/{item_id}/{step}", response_class=HTMLResponse)
+def take_action_item_step(
+    request: Request,
+    item_id: RowId,
+    step: Step,
+    session: SessionDep,
+    actor: FormWriter,
+    form: FormData,
 ) -> Response:
-    """One click: done, or open again."""
-    wanted = form.get("status", "")
-    if wanted not in (ActionItemStatus.done, ActionItemStatus.open):
-        raise Invalid("status", "done or open")
-    item = postmortems.update_action_item(
-        session, item_id, {"status": ActionItemStatus(wanted)}, actor=actor
+    """One button of an item: a step its owner or verifier (or an admin) may take; a missing
+    comment is shown beside the item's comment field."""
+    item = action_items.get_action_item(session, item_id)
+    comment = form.get("comment", "")
+    return _submit(
+        request,
+        session,
+        item.incident_id,
+        form_name=f"action_step_{item_id}",
+        shown={"comment": comment, "step": step.value},
+        write=lambda: action_items.take_step(session, item_id, step, actor=actor, comment=comment),
+        anchor=f"#action-item-{item_id}",
     )
-    return see_other(f"/incidents/{item.incident_id}#action-items")

@@ -4,6 +4,7 @@ Shanghai and one in UTC, never mix their zones."""
 
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -69,3 +70,38 @@ def test_working_days_skip_weekends() -> None:
 def test_an_unknown_zone_is_refused_by_name() -> None:
     with pytest.raises(ValueError, match="Mars/Olympus"):
         Calendar(timezone="Mars/Olympus")
+
+
+def postmortem_due_date(client: TestClient, auth, recovered_at: str) -> str:
+    """The due date a postmortem written without one gets, for an incident recovered then."""
+    body = {"title": "收单通道超时", "detected_at": recovered_at, "recovered_at": recovered_at}
+    filed = client.post("/api/v1/incidents", json=body, headers=auth[Role.oncall])
+    assert filed.status_code == 201, filed.text
+    url = f"/api/v1/incidents/{filed.json()['id']}/postmortem"
+    written = client.put(url, json={"summary": "通道超时"}, headers=auth[Role.oncall])
+    assert written.status_code == 200, written.text
+    return written.json()["due_date"]
+
+
+def test_postmortem_due_dates_follow_chinas_statutory_calendar(client, auth) -> None:
+    # Thursday 9/28, before the Mid-Autumn + National Day holiday 9/29-10/6: Saturday 10/7 and
+    # Sunday 10/8 were worked in its place, so 10/7, 10/8, 10/9, 10/10, 10/11.
+    assert postmortem_due_date(client, auth, "2023-09-28 11:00") == "2023-10-11"
+    # Thursday 2024-02-08: Friday 2/9, then the Spring Festival holiday 2/10-2/17, then Sunday
+    # 2/18 (worked), 2/19, 2/20, 2/21.
+    assert postmortem_due_date(client, auth, "2024-02-08 11:00") == "2024-02-21"
+
+
+def test_postmortem_due_dates_follow_the_teams_calendar_file(
+    engine, database_url: str, auth, tmp_path: Path
+) -> None:
+    team_file = tmp_path / "calendar.toml"
+    team_file.write_text(
+        '[holidays]\n2023-09-12 = "封网"\n\n[working_days]\n2023-09-16 = "压测"\n', "utf-8"
+    )
+    settings = Settings(database_url=database_url, calendar_file=team_file)
+    with TestClient(create_app(settings)) as client:
+        # Thursday 9/7: 9/8, 9/11, (9/12 frozen), 9/13, 9/14, 9/15.
+        assert postmortem_due_date(client, auth, "2023-09-07 15:10") == "2023-09-15"
+        # Thursday 9/14: 9/15, Saturday 9/16 (worked), 9/18, 9/19, 9/20.
+        assert postmortem_due_date(client, auth, "2023-09-14 15:10") == "2023-09-20"

@@ -340,17 +340,23 @@ def test_follow_up_reminders_and_overdue_digest_run_once_per_slot(
     incident = client.post(
         "/api/v1/incidents", json=seed_pos_incident(), headers=auth[Role.oncall]
     ).json()
+    calendar = settings.calendar
+    due = calendar.today() + timedelta(days=3)
     client.post(
         f"/api/v1/incidents/{incident['id']}/action-items",
-        json={"title": "加监控", "owner": "王五", "due_date": "2023-09-20"},
+        json={"title": "加监控", "owner": "王五", "verifier": "李四", "due_date": due.isoformat()},
         headers=auth[Role.oncall],
     )
-    morning = datetime(2023, 9, 21, 1, 30, tzinfo=UTC)
-    jobs.overdue_digest_job(engine, settings, morning)
-    jobs.overdue_digest_job(engine, settings, morning + timedelta(hours=1))
+    overdue_on = due + timedelta(days=1)
+    while not calendar.is_working_day(overdue_on):
+        overdue_on += timedelta(days=1)
+    morning = calendar.day_start(overdue_on) + timedelta(hours=9, minutes=30)
+    jobs.action_item_reminder_job(engine, settings, morning)
+    jobs.action_item_reminder_job(engine, settings, morning + timedelta(hours=1))
     assert statuses(engine) == ["pending", "pending"]
     with Session(engine) as session:
-        assert session.exec(select(func.count()).select_from(JobRun)).one() == 4
+        # Three minutes of follow-up reminders, the day of action item reminders and its week.
+        assert session.exec(select(func.count()).select_from(JobRun)).one() == 5
 
     robots["wecom"].script(wecom_robot("k1"), wecom_robot("k1"))
     outbox_job(engine, http, settings, datetime.now(UTC))
@@ -368,7 +374,7 @@ def test_the_scheduler_has_its_five_jobs(engine, settings) -> None:
         "weekly_report",
         "follow_up_reminder",
         "clocks",
-        "action_overdue",
+        "action_reminders",
         "outbox",
     }
     assert triggers["clocks"] == "interval[0:01:00]"

@@ -1,8 +1,6 @@
-"""Timeline, postmortem and action items of an incident, through the API."""
+"""Timeline and postmortem of an incident, through the API (action items: test_action_items.py)."""
 
-from sqlmodel import func, select
-
-from incidents.models import ActionItem, Role
+from incidents.models import Role
 from tests.builders import seed_pos_incident
 
 API = "/api/v1/incidents"
@@ -62,8 +60,10 @@ def test_postmortem_due_date_defaults_to_five_working_days_after_recovery(client
     assert postmortem["due_date"] == "2023-09-14"
     assert postmortem["status"] == "draft"
     assert postmortem["published_at"] is None
+    # Publishing is an action of its own (tests/incidents/test_postmortem_review.py).
     published = client.put(url, json={**body, "status": "published"}, headers=auth[Role.oncall])
-    assert published.json()["published_at"] is not None
+    assert published.status_code == 422
+    assert published.json()["detail"][0]["loc"] == ["body", "status"]
     assert client.get(url, headers=auth[Role.viewer]).json()["five_whys"] == body["five_whys"]
     bad = client.put(
         url, json={**body, "root_cause_category": "bad luck"}, headers=auth[Role.oncall]
@@ -71,55 +71,6 @@ def test_postmortem_due_date_defaults_to_five_working_days_after_recovery(client
     assert bad.status_code == 422
     assert bad.json()["detail"][0]["loc"][-1] == "root_cause_category"
     trail = client.get(f"{API}/{incident_id}/audit", headers=auth[Role.viewer]).json()
-    assert ("postmortem", "status", "draft", "published") in [
+    assert ("postmortem", "reviewers", None, "['李四']") in [
         (e["action"], e["field"], e["old_value"], e["new_value"]) for e in trail
     ]
-
-
-def test_action_items_close_with_a_date_and_not_doing_needs_a_reason(client, auth, session) -> None:
-    incident_id = filed(client, auth)
-    item = client.post(
-        f"{API}/{incident_id}/action-items",
-        json={
-            "title": "到账通知字段变更监控",
-            "type": "detect",
-            "owner": "王五",
-            "due_date": "2023-09-20",
-        },
-        headers=auth[Role.oncall],
-    ).json()
-    assert (item["status"], item["closed_at"]) == ("open", None)
-    url = f"/api/v1/action-items/{item['id']}"
-    done = client.patch(url, json={"status": "done"}, headers=auth[Role.oncall]).json()
-    assert done["closed_at"] is not None
-    reopened = client.patch(url, json={"status": "in_progress"}, headers=auth[Role.oncall])
-    assert reopened.json()["closed_at"] is None
-    refused = client.patch(url, json={"status": "not_doing"}, headers=auth[Role.oncall])
-    assert refused.status_code == 422
-    assert refused.json()["detail"][0]["loc"] == ["body", "not_doing_reason"]
-    assert (
-        client.get(f"{API}/{incident_id}/action-items", headers=auth[Role.viewer]).json()[0][
-            "status"
-        ]
-        == "in_progress"
-    )
-    dropped = client.patch(
-        url,
-        json={"status": "not_doing", "not_doing_reason": "由银行侧改造覆盖"},
-        headers=auth[Role.oncall],
-    ).json()
-    assert dropped["closed_at"] is not None
-    assert (
-        client.patch(
-            "/api/v1/action-items/999", json={"status": "done"}, headers=auth[Role.oncall]
-        ).status_code
-        == 404
-    )
-    missing_owner = client.post(
-        f"{API}/{incident_id}/action-items",
-        json={"title": "x", "due_date": "2023-09-20"},
-        headers=auth[Role.oncall],
-    )
-    assert missing_owner.status_code == 422
-    assert session.exec(select(func.count()).select_from(ActionItem)).one() == 1
-    assert client.patch(url, json={"owner": "x"}, headers=auth[Role.viewer]).status_code == 403

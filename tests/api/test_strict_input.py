@@ -1,12 +1,17 @@
 """Issue 11: unknown body fields are refused, and a query's time range may be given in dates."""
 
+from datetime import timedelta
+
 import pytest
 from fastapi.testclient import TestClient
 
+from incidents.calendar import DEFAULT_CALENDAR
 from incidents.models import Role
 from tests.builders import seed_pos_incident
 
 API = "/api/v1"
+# An action item's due date may not be in the past.
+DUE = (DEFAULT_CALENDAR.today() + timedelta(days=30)).isoformat()
 
 
 @pytest.fixture
@@ -20,7 +25,7 @@ def incident_id(client, auth) -> int:
 def item_id(client, auth, incident_id) -> int:
     response = client.post(
         f"{API}/incidents/{incident_id}/action-items",
-        json={"title": "到账通知字段变更监控", "owner": "王五", "due_date": "2023-09-20"},
+        json={"title": "字段变更监控", "owner": "王五", "verifier": "李四", "due_date": DUE},
         headers=auth[Role.oncall],
     )
     assert response.status_code == 201, response.text
@@ -65,7 +70,7 @@ WRITES = [
     (
         "post",
         "/incidents/{incident}/action-items",
-        {"title": "加监控", "owner": "李四", "due_date": "2023-09-22"},
+        {"title": "加监控", "owner": "李四", "verifier": "王五", "due_date": DUE},
         ("assignee", "李四"),
         Role.oncall,
         201,
@@ -73,7 +78,7 @@ WRITES = [
     (
         "patch",
         "/action-items/{item}",
-        {"status": "done"},
+        {"tracker": "PAY-1234"},
         ("closed_at", "2023-09-01 10:00"),
         Role.oncall,
         200,

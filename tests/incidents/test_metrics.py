@@ -125,9 +125,9 @@ def week_37(session: Session) -> metrics.Metrics:
     add_alert(session, source, "2023-09-06 10:00")  # never followed up
     add_alert(session, source, "2023-09-03 23:59", 60)  # the week before
     add_alert(session, source, "2023-09-10 23:59:59")  # last second of the week
-    add_item(session, first, "2023-09-08", ActionItemStatus.done, "2023-09-08 23:00")
-    add_item(session, first, "2023-09-09", ActionItemStatus.done, "2023-09-10 01:00")  # late
-    add_item(session, first, "2023-09-10", ActionItemStatus.open, None)
+    add_item(session, first, "2023-09-08", ActionItemStatus.verified, "2023-09-08 23:00")
+    add_item(session, first, "2023-09-09", ActionItemStatus.verified, "2023-09-10 01:00")  # late
+    add_item(session, first, "2023-09-10", ActionItemStatus.done, None)  # not verified: open
     add_item(session, first, "2023-09-11", ActionItemStatus.open, None)  # due next week
     add_item(session, seed, "2023-09-09", ActionItemStatus.not_doing, "2023-09-09 12:00")
     session.commit()
@@ -157,7 +157,8 @@ def test_incident_rates_follow_report_week_membership(week_37) -> None:
     assert parts(current.monitoring_detection_rate) == (2, 3)
     assert current.incidents_by_grade == {"A": 0, "B": 0, "C": 2, "D": 0, "ungraded": 1}
     assert parts(current.postmortem_completion_rate) == (1, 2)
-    assert parts(current.action_items_on_time_rate) == (2, 4)  # done on 9/8, not doing on 9/9
+    # Verified on 9/8, not doing granted on 9/9.
+    assert parts(current.action_items_on_time_rate) == (2, 4)
 
 
 def test_durations_are_mean_median_and_p90(week_37) -> None:

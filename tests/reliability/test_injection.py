@@ -1,11 +1,11 @@
 """Text from alerts and incidents cannot inject markup into chat messages or pages.
 
 Hostile text arrives the ways it really does: an alert's summary and labels through a webhook,
-an incident's title, system, impact and remediation through the API, an action item's title
-and owner. The scheduled jobs then send the follow-up reminder, the incident announcement, the
-weekly section and the overdue digest to real local DingTalk, WeCom and Feishu robots (which
-check signatures as the vendors do), and the pages show the same text. No recorded message and
-no page may contain the markup raw.
+an incident's title, system, impact and remediation through the API, an action item's title,
+owner, verifier and acceptance criteria. The scheduled jobs then send the follow-up reminder,
+the incident announcement, the weekly section, the action item filed and the overdue digest to
+real local DingTalk, WeCom and Feishu robots (which check signatures as the vendors do), and the
+pages show the same text. No recorded message and no page may contain the markup raw.
 """
 
 from collections.abc import Iterator
@@ -43,7 +43,7 @@ FORBIDDEN_IN_MESSAGES = [
 FORBIDDEN_IN_PAGES = ["<font color=red>", '<at user_id="all">', "<script>alert(1)", "<!channel>"]
 DING_SECRET = "SECinjection0123456789"
 FEISHU_SECRET = "feishu-injection"
-EVENTS = ["weekly_report", "incident", "alert_unfollowed", "action_overdue"]
+EVENTS = ["weekly_report", "incident", "alert_unfollowed", "action_overdue", "action_item"]
 
 
 def rendered(node: object, kind: str, key: str = "") -> Iterator[str]:
@@ -121,27 +121,38 @@ def test_hostile_text_reaches_robots_and_pages_inert(
     )
     assert incident.status_code == 201, incident.text
     incident_id = incident.json()["id"]
+    calendar = settings.calendar
+    due = calendar.today() + timedelta(days=1)
     item = client.post(
         f"/api/v1/incidents/{incident_id}/action-items",
-        json={"title": HOSTILE[:200], "owner": HOSTILE[:100], "due_date": "2023-09-20"},
+        json={
+            "title": HOSTILE[:200],
+            "owner": HOSTILE[:100],
+            "verifier": HOSTILE[-100:],
+            "acceptance_criteria": HOSTILE,
+            "due_date": due.isoformat(),
+        },
         headers=oncall,
     )
     assert item.status_code == 201, item.text
+    overdue_on = due + timedelta(days=1)
+    while not calendar.is_working_day(overdue_on):
+        overdue_on += timedelta(days=1)
 
     now = datetime.now(UTC)
     jobs.follow_up_reminder_job(engine, settings, now + timedelta(minutes=6))
     jobs.weekly_report_job(
         engine, settings, load_policy(None), datetime(2023, 9, 9, 10, tzinfo=UTC)
     )
-    jobs.overdue_digest_job(engine, settings, datetime(2023, 9, 21, 1, 30, tzinfo=UTC))
+    jobs.action_item_reminder_job(engine, settings, calendar.day_start(overdue_on))
     with build_client(httpx.Timeout(5.0), trust_env=False) as http:
         result = outbox_job(engine, http, settings, datetime.now(UTC) + timedelta(seconds=1))
-    assert (result.sent, result.retrying, result.failed) == (12, 0, 0), result.details
+    assert (result.sent, result.retrying, result.failed) == (15, 0, 0), result.details
 
     leaks = []
     messages = 0
     for kind, receiver in robots.items():
-        assert len(receiver.requests) == 4
+        assert len(receiver.requests) == 5
         for request in receiver.requests:
             messages += 1
             # What the robot renders as Markdown or rich text: every string of the decoded JSON

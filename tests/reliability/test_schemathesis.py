@@ -12,7 +12,7 @@ bodies are fuzzed by test_http_fuzz.py.
 
 import warnings
 from collections import Counter
-from datetime import date
+from datetime import timedelta
 
 import pytest
 import schemathesis
@@ -24,7 +24,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 from sqlmodel import Session, select
 
 from api.main import create_app
-from incidents import postmortems, service
+from incidents import action_items, service
 from incidents.actors import Actor
 from incidents.alerts import Delivery
 from incidents.alerts.ingest import receive_delivery
@@ -100,11 +100,13 @@ def seed(engine, database_url: str) -> tuple[str, dict[str, object]]:
             policy=policy,
             calendar=DEFAULT_CALENDAR,
         )
-        item = postmortems.add_action_item(
+        due = DEFAULT_CALENDAR.today() + timedelta(days=30)
+        item = action_items.add_action_item(
             session,
             incident.id,
-            ActionItemCreate(title="加监控", owner="王五", due_date=date(2023, 9, 20)),
+            ActionItemCreate(title="加监控", owner="王五", verifier="李四", due_date=due),
             actor=actor,
+            calendar=DEFAULT_CALENDAR,
         )
         session.commit()
         notification = session.exec(select(Notification)).one()

@@ -1,4 +1,5 @@
-"""A night on call and the lead's week review, in Debian's chromium against a real server.
+"""A night on call and the lead's week review, in Debian's chromium against a real server; the
+filing form showing the incidents like the one being typed.
 
 The server is uvicorn on 127.0.0.1 with a free port, over the test database of each backend.
 Screenshots of every page land in test-output/screenshots/. Without /usr/bin/chromium the tests
@@ -10,6 +11,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -17,12 +19,19 @@ import pytest
 import uvicorn
 
 from api.main import create_app
+from incidents import action_items
+from incidents.actors import Actor
 from incidents.alerts.models import SourceCreate, SourceKind
 from incidents.alerts.sources import create_source, webhook_path
-from incidents.models import Role
+from incidents.calendar import DEFAULT_CALENDAR
+from incidents.grading import load_policy
+from incidents.models import ActionItemCreate, IncidentCreate, Postmortem, Role
+from incidents.service import create_incident
 from incidents.settings import Settings
 from incidents.tokens import create_token
+from tests.builders import seed_pos_incident
 from tests.web.conftest import am_delivery
+from tests.web.test_postmortem_pages import marked_incident
 
 CHROMIUM = Path("/usr/bin/chromium")
 # The machine has no outside network: nothing may try to reach it.
@@ -188,3 +197,214 @@ def test_on_call_files_acks_promotes_and_the_lead_reads_the_week(
     shots.take(page, "week-en")
     screen.close()
     assert problems == []
+
+
+def test_filing_shows_the_incidents_like_the_one_being_typed(
+    browser, live_server, session, database_url
+) -> None:
+    _, token = create_token(session, "值班-小李", Role.oncall)
+    earlier = create_incident(
+        session,
+        IncidentCreate.model_validate(
+            seed_pos_incident(
+                title="银联代付接口超时",
+                system="出金",
+                detected_at="2023-09-01 10:00",
+                remediation="切换备用通道",
+                report_week=None,
+            )
+        ),
+        actor=Actor("值班-小李", Role.oncall),
+        policy=load_policy(None),
+        calendar=DEFAULT_CALENDAR,
+    )
+    session.add(Postmortem(incident_id=earlier.id, root_cause="银行侧系统升级未提前通知"))
+    session.commit()
+
+    problems: list[str] = []
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    context.add_cookies([{"name": "stabilog_token", "value": token, "url": live_server}])
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    _watch_console(page, problems)
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "/incidents/similar" in r.url else None)
+    page.goto(f"{live_server}/incidents/new")
+    assert page.locator("#similar").is_hidden()
+
+    # Typed as on call types it: the panel asks once the typing pauses, not per keystroke.
+    page.type("input[name=title]", "银联代付通道超时", delay=40)
+    item = page.locator("#similar li", has_text="银联代付接口超时")
+    item.wait_for()
+    assert len(asked) <= 2, asked
+    shown = item.inner_text()
+    assert "2023-09-01 · 出金" in shown
+    assert "银行侧系统升级未提前通知" in shown
+    assert "切换备用通道" in shown
+    assert item.locator(".grade").inner_text() == "C"
+    page.fill("input[name=system]", "出金")
+    page.wait_for_selector("#similar li:has-text('同系统')")
+    Shots("sqlite" if database_url.startswith("sqlite") else "postgresql").take(page, "similar")
+    item.locator("a").click()
+    page.wait_for_url(f"{live_server}/incidents/{earlier.id}")
+    context.close()
+    assert problems == []
+
+
+def test_the_owner_marks_an_item_done_the_verifier_sends_it_back_then_verifies(
+    browser, live_server, session, database_url
+) -> None:
+    _, owner = create_token(session, "王五", Role.oncall)
+    _, verifier = create_token(session, "李四", Role.oncall)
+    on_call = Actor("值班-小王", Role.oncall)
+    incident = create_incident(
+        session,
+        IncidentCreate.model_validate(seed_pos_incident()),
+        actor=on_call,
+        policy=load_policy(None),
+        calendar=DEFAULT_CALENDAR,
+    )
+    tracker = "https://jira.example.com/browse/PAY-1234"
+    item = action_items.add_action_item(
+        session,
+        incident.id,
+        ActionItemCreate(
+            title="到账通知字段变更监控",
+            owner="王五",
+            verifier="李四",
+            due_date=DEFAULT_CALENDAR.today() + timedelta(days=5),
+            acceptance_criteria="夜间时段也告警",
+            tracker=tracker,
+        ),
+        actor=on_call,
+        calendar=DEFAULT_CALENDAR,
+    )
+    session.commit()
+
+    problems: list[str] = []
+    context = browser.new_context(viewport=BIG_SCREEN)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    _watch_console(page, problems)
+    row = page.locator(f"#action-item-{item.id}")
+
+    def signed_in_as(token: str, status: str) -> None:
+        context.clear_cookies()
+        context.add_cookies([{"name": "stabilog_token", "value": token, "url": live_server}])
+        page.goto(f"{live_server}/incidents/{incident.id}")
+        assert row.get_attribute("data-status") == status
+
+    def click(step: str, status: str) -> None:
+        row.locator(f"button[data-step={step}]").click()
+        page.wait_for_selector(f"#action-item-{item.id}[data-status={status}]")
+
+    # The owner sees the criteria, the tracker and only the owner's buttons.
+    signed_in_as(owner, "open")
+    assert "夜间时段也告警" in row.inner_text()
+    assert row.locator("td.tracker a").get_attribute("href") == tracker
+    assert row.locator("button[data-step=verify]").count() == 0
+    click("done", "done")
+    assert "待 李四 验收" in row.inner_text()
+    assert row.locator("button").count() == 0
+
+    # The verifier sends it back: not without saying why (the field is required).
+    signed_in_as(verifier, "done")
+    row.locator("button[data-step=reject]").click()
+    assert row.get_attribute("data-status") == "done"
+    row.locator("input[name=comment]").fill("夜间时段未覆盖")
+    click("reject", "in_progress")
+    assert "李四：夜间时段未覆盖" in row.inner_text()
+
+    signed_in_as(owner, "in_progress")
+    click("done", "done")
+    signed_in_as(verifier, "done")
+    click("verify", "verified")
+    assert "李四 于" in row.inner_text()
+    assert row.locator("button").count() == 0
+    Shots("sqlite" if database_url.startswith("sqlite") else "postgresql").take(
+        page, "action-item-verified"
+    )
+    context.close()
+    assert problems == []
+
+
+def test_a_postmortem_reviewed_published_and_printed(
+    browser, live_server, session, database_url
+) -> None:
+    """The 复盘 submitted, sent back, approved, refused with what is missing beside the button,
+    published over a missing approval by an admin, and printed."""
+    shots = Shots(("sqlite" if database_url.startswith("sqlite") else "postgresql") + "-pm")
+    incident = marked_incident(session)
+    tokens = {}
+    for name, role in (("值班-小王", Role.oncall), ("张三", Role.oncall), ("李四", Role.admin)):
+        tokens[name] = create_token(session, name, role)[1]
+    session.commit()
+    url = f"{live_server}/incidents/{incident.id}"
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    problems: list[str] = []
+    _watch_console(page, problems)
+
+    def act_as(name: str) -> None:
+        context.add_cookies([{"name": "stabilog_token", "value": tokens[name], "url": live_server}])
+        page.goto(url)  # never with the #postmortem the forms return to: that would not reload
+
+    # On call writes the 复盘 and sends it to its two reviewers.
+    act_as("值班-小王")
+    form = page.locator("details.pm-form form")
+    form.locator("input[name=owner]").fill("王五")
+    form.locator("input[name=responsible_team]").fill("支付中台")
+    form.locator("textarea[name=root_cause]").fill("银行到账通知报文变更未同步")
+    form.locator("select[name=root_cause_category]").select_option("dependency")
+    form.locator("select[name=recovery_method]").select_option("fix")
+    form.locator("textarea[name=no_action_reason]").fill("银行侧已修复报文")
+    form.locator("input[name=reviewers]").fill("张三，李四")
+    form.locator("button[type=submit]").click()
+    page.wait_for_selector("#pm-owner:has-text('王五')")
+    page.click("#pm-submit")
+    page.wait_for_selector("#pm-status:has-text('复盘中')")
+    shots.take(page, "submitted")
+
+    # 张三 sends it back with a comment; then, resubmitted, approves.
+    act_as("张三")
+    page.fill("#pm-review textarea[name=comment]", "请补充为何灰度没有发现")
+    page.click("#pm-review button[value=request_changes]")
+    page.wait_for_selector("#pm-status:has-text('待复盘')")
+    assert "请补充为何灰度没有发现" in page.locator("[data-reviewer='张三']").inner_text()
+    act_as("值班-小王")
+    page.click("#pm-submit")
+    page.wait_for_selector("#pm-status:has-text('复盘中')")
+    act_as("张三")
+    page.click("#pm-review button[value=approve]")
+    page.wait_for_selector("[data-reviewer='张三'][data-verdict='approve']")
+
+    # Publishing waits for 李四, and says so beside the button.
+    act_as("值班-小王")
+    page.click("#pm-publish")
+    page.wait_for_selector("#pm-missing")
+    assert page.locator("#pm-missing li[data-field=reviewers]").inner_text() == (
+        "评审人 李四 has not reviewed it yet"
+    )
+    shots.take(page, "publish-refused")
+
+    # 李四, an admin, publishes over the missing approval, giving a reason.
+    act_as("李四")
+    page.fill("#pm-actions input[name=reason]", "李四休假，负责人已线下确认")
+    page.click("#pm-publish")
+    page.wait_for_selector("#pm-status:has-text('已复盘')")
+    shots.take(page, "published")
+
+    # The printable report: the site's header is not printed.
+    page.click("#pm-report-link")
+    page.wait_for_url(f"{url}/postmortem/report")
+    assert page.locator("article.postmortem-report h1").inner_text().startswith("复盘报告：")
+    assert "已复盘" in page.locator("article.postmortem-report").inner_text()
+    page.emulate_media(media="print")
+    assert not page.locator("header.top").is_visible()
+    shots.take(page, "report-print")
+    context.close()
+    # The refused publish answers its page with 422, which chromium logs; nothing else may show.
+    refused = "Failed to load resource: the server responded with a status of 422"
+    assert [problem for problem in problems if not problem.startswith(refused)] == []

@@ -310,14 +310,18 @@ def test_timeline_postmortem_and_action_items_from_the_incident_page(
     assert postmortem.five_whys == ["为什么失败", "为什么没发现"]
     assert postmortem.reviewers == ["张三", "李四"]
     assert postmortem.due_date is not None
+    due = DEFAULT_CALENDAR.today() + timedelta(days=7)
     response = client.post(
         f"{base}/action-items",
         data={
             "csrf": csrf,
             "title": "到账通知增加告警",
             "type": "detect",
-            "owner": "王五",
-            "due_date": "2023-09-15",
+            "owner": "web-oncall",  # the signed-in token's name
+            "verifier": "李四",
+            "due_date": due.isoformat(),
+            "acceptance_criteria": "夜间时段也告警",
+            "tracker": "https://jira.example.com/browse/PAY-1",
         },
         follow_redirects=False,
     )
@@ -327,17 +331,19 @@ def test_timeline_postmortem_and_action_items_from_the_incident_page(
     assert SCRIPT not in page
     assert 'value="为什么没发现"' in page
     assert "到账通知增加告警" in page
-    assert "已逾期" in page
+    assert "夜间时段也告警" in page
+    assert 'href="https://jira.example.com/browse/PAY-1"' in page
+    assert 'data-step="done"' in page
+    assert 'data-step="verify"' not in page  # the verifier's button, not the owner's
     item = session.exec(select(ActionItem)).one()
-    done = client.post(
-        f"/action-items/{item.id}/status",
-        data={"csrf": csrf, "status": "done"},
-        follow_redirects=False,
-    )
-    assert done.headers["location"] == f"{base}#action-items"
+    unexplained = client.post(f"/action-items/{item.id}/not-doing", data={"csrf": csrf})
+    assert unexplained.status_code == 422
+    assert "required: the reason not to do it" in unexplained.text
+    done = client.post(f"/action-items/{item.id}/done", data={"csrf": csrf}, follow_redirects=False)
+    assert done.headers["location"] == f"{base}#action-item-{item.id}"
     session.refresh(item)
-    assert item.status == "done"
-    assert item.closed_at is not None
+    assert (item.status, item.closed_at) == ("done", None)
+    assert client.post(f"/action-items/{item.id}/verify", data={"csrf": csrf}).status_code == 403
 
 
 def test_incident_page_form_errors_are_shown_beside_their_fields(client, sign_in, session) -> None:
@@ -355,10 +361,11 @@ def test_incident_page_form_errors_are_shown_beside_their_fields(client, sign_in
     assert entry.status_code == 422
     assert "unreadable time" in error_beside(entry.text, "at")
     postmortem = client.post(
-        f"{base}/postmortem", data={"csrf": csrf, "status": "finished", "summary": "草稿内容"}
+        f"{base}/postmortem",
+        data={"csrf": csrf, "recovery_method": "prayer", "summary": "草稿内容"},
     )
     assert postmortem.status_code == 422
-    assert "draft" in error_beside(postmortem.text, "status")
+    assert "rollback" in error_beside(postmortem.text, "recovery_method")
     assert "草稿内容" in postmortem.text
 
 

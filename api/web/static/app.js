@@ -1,4 +1,5 @@
-// Stabilog pages: the grade preview while filing, the copy button and the follow-up clocks.
+// Stabilog pages: the grade preview and similar past incidents while filing, the copy button
+// and the follow-up clocks.
 // Plain script, no build step; every server value is written with textContent, never as HTML.
 "use strict";
 
@@ -55,6 +56,75 @@
     form.addEventListener("change", function () { soon(0); });
   }
 
+  // 类似的历史事件: the title, system and root cause as typed ask for earlier incidents like
+  // them once the typing pauses; the answer replaces the list, an empty one hides the panel.
+  function similarIncidents(form, panel) {
+    var list = panel.querySelector("[data-role=list]");
+    var limits = { title: 200, system: 100, root_cause: 2000 }; // what the endpoint accepts
+    var timer = null;
+    var asked = 0;
+    var last = null;
+
+    function element(tag, text, className) {
+      var made = document.createElement(tag);
+      made.textContent = text;
+      if (className) made.className = className;
+      return made;
+    }
+
+    function item(found) {
+      var badge = element("span", found.grade || "—", "grade grade-" + (found.grade || "none"));
+      if (!found.grade) badge.title = panel.dataset.labelUngraded;
+      var link = element("a", found.title);
+      link.href = found.url;
+      var meta = [found.date];
+      if (found.system) meta.push(found.system);
+      if (found.same_system) meta.push(panel.dataset.labelSameSystem);
+      var facts = element("dl", "", "facts");
+      facts.append(
+        element("dt", panel.dataset.labelRootCause), element("dd", found.root_cause || "—"),
+        element("dt", panel.dataset.labelRemediation), element("dd", found.remediation || "—")
+      );
+      var entry = document.createElement("li");
+      entry.append(badge, " ", link, " ", element("small", meta.join(" · "), "meta"), facts);
+      return entry;
+    }
+
+    function show(found) {
+      list.replaceChildren.apply(list, found.map(item));
+      panel.hidden = found.length === 0;
+    }
+
+    function ask() {
+      var params = new URLSearchParams();
+      Object.keys(limits).forEach(function (name) {
+        var field = form.elements.namedItem(name);
+        var value = field ? field.value.trim().slice(0, limits[name]) : "";
+        if (value) params.append(name, value);
+      });
+      var query = params.toString();
+      if (query === last) return;
+      last = query;
+      var mine = ++asked;
+      if (!query) { show([]); return; }
+      fetch(panel.dataset.similar + "?" + query, {
+        credentials: "same-origin",
+        headers: { Accept: "application/json" },
+      }).then(function (response) {
+        return response.ok ? response.json() : null;
+      }).then(function (found) {
+        if (found && mine === asked) show(found); // an older answer must not win
+      }).catch(function () { /* offline for a moment: the next keystroke asks again */ });
+    }
+
+    form.addEventListener("input", function (event) {
+      if (!(event.target.name in limits)) return;
+      clearTimeout(timer);
+      timer = setTimeout(ask, 300);
+    });
+    ask(); // a form shown again after a refusal already holds a title
+  }
+
   function copyButton(button) {
     button.addEventListener("click", function () {
       var text = document.getElementById(button.dataset.copyTarget).textContent;
@@ -106,6 +176,8 @@
   document.addEventListener("DOMContentLoaded", function () {
     var form = document.querySelector("form[data-grade-preview]");
     if (form) gradePreview(form);
+    var similar = document.querySelector("[data-similar]");
+    if (similar) similarIncidents(similar.closest("form"), similar);
     document.querySelectorAll("[data-copy-target]").forEach(copyButton);
     var running = document.querySelectorAll("[data-deadline]");
     if (running.length) clocks(running);
