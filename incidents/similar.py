@@ -153,10 +153,10 @@ def _index_scans_only(session: Session, needed: bool) -> Iterator[None]:
         yield
         return
     was = session.exec(select(func.set_config("enable_seqscan", "off", True))).one()
-    try:
-        yield
-    finally:
-        session.exec(select(func.set_config("enable_seqscan", was, True)))
+    yield
+    # Not in a `finally`: after an error the transaction is aborted and rolls back, which
+    # discards this transaction-local setting by itself (and refuses any statement meanwhile).
+    session.exec(select(func.set_config("enable_seqscan", was, True)))
 
 
 def similar_to(

@@ -3,7 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, Field
 
-from api.deps import CalendarDep, Id, OncallDep, PageDep, PolicyDep, SessionDep, ViewerDep
+from api.deps import MAX_ID, CalendarDep, Id, OncallDep, PageDep, PolicyDep, SessionDep, ViewerDep
 from api.pagination import ListPage
 from incidents import action_items, audit, postmortems, service, similar
 from incidents.models import (
@@ -86,7 +86,9 @@ class SimilarParams(BaseModel):
     title: str = Field("", max_length=200, description="as typed so far")
     system: str | None = Field(None, max_length=100)
     root_cause: str = Field("", max_length=2000)
-    exclude: int | None = Field(None, ge=1, description="the incident itself, once filed")
+    exclude: int | None = Field(
+        None, ge=1, le=MAX_ID, description="the incident itself, once filed"
+    )
     limit: int = Field(similar.DEFAULT_LIMIT, ge=1, le=similar.MAX_LIMIT)
 
 

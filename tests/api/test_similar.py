@@ -149,3 +149,14 @@ def test_a_nul_in_the_query_is_no_error(client, auth, history) -> None:
     # PostgreSQL refuses NUL in text; no stored text holds one, so it matches nothing.
     found = similar(client, auth, title="银联代付\x00通道超时", system="出\x00金")
     assert all(not item["same_system"] for item in found)
+
+
+def test_an_excluded_id_beyond_any_row_is_refused_not_a_500(client, auth) -> None:
+    # Found by schemathesis: PostgreSQL refused the number as an integer and the request failed.
+    answer = client.get(
+        "/api/v1/incidents/similar",
+        params={"title": "银联代付通道超时", "exclude": 2**40},
+        headers=auth[Role.viewer],
+    )
+    assert answer.status_code == 422
+    assert answer.json()["detail"][0]["loc"] == ["query", "exclude"]
