@@ -11,6 +11,7 @@ from api.ratelimit import RateLimiter
 from api.routes import (
     action_items,
     alerts,
+    exports,
     health,
     imports,
     incidents,
@@ -18,7 +19,9 @@ from api.routes import (
     postmortems,
     regulatory,
     reports,
+    scoreboard,
     sources,
+    teams,
     tokens,
     webhooks,
 )
@@ -81,7 +84,10 @@ def create_app(settings: Settings | None = None, *, run_scheduler: bool = False)
         imports,
         notifications,
         regulatory,
+        scoreboard,
+        teams,
         tokens,
+        exports,
     ):
         app.include_router(module.router, prefix="/api/v1")
     return app

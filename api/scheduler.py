@@ -16,6 +16,7 @@ from incidents.jobs import (
     action_item_reminder_job,
     clock_job,
     follow_up_reminder_job,
+    scoreboard_job,
     weekly_report_job,
 )
 from incidents.settings import Settings
@@ -40,7 +41,7 @@ def outbox_job(
 def build_scheduler(
     engine: Engine, settings: Settings, policy: GradingPolicy
 ) -> BackgroundScheduler:
-    """The five jobs; a failing run is logged and the next one still runs."""
+    """The six jobs; a failing run is logged and the next one still runs."""
     tz = settings.calendar.tz
     scheduler = BackgroundScheduler(timezone=tz)
     common = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 300}
@@ -70,6 +71,13 @@ def build_scheduler(
         CronTrigger(hour=ACTION_REMINDER_HOUR, minute=ACTION_REMINDER_MINUTE, timezone=tz),
         args=(engine, settings),
         id="action_reminders",
+        **common,
+    )
+    scheduler.add_job(
+        scoreboard_job,
+        IntervalTrigger(hours=1),
+        args=(engine, settings, policy),
+        id="scoreboard",
         **common,
     )
     scheduler.add_job(

@@ -161,15 +161,21 @@ def list_action_items(
     offset: int,
 ) -> tuple[list[ActionItem], int]:
     """Items by due date; of one owner; or overdue on a day (not closed, due before it)."""
+    conditions = action_item_conditions(owner=owner, overdue_on=overdue_on)
+    statement = (
+        select(ActionItem).where(*conditions).order_by(col(ActionItem.due_date), col(ActionItem.id))
+    )
+    return paged(session, statement, limit=limit, offset=offset)
+
+
+def action_item_conditions(*, owner: str | None, overdue_on: date | None) -> list[Any]:
+    """The list's filters as WHERE conditions, shared by the list and the export."""
     conditions: list[Any] = []
     if owner is not None:
         conditions.append(col(ActionItem.owner) == owner)
     if overdue_on is not None:
         conditions.append(_overdue(overdue_on))
-    statement = (
-        select(ActionItem).where(*conditions).order_by(col(ActionItem.due_date), col(ActionItem.id))
-    )
-    return paged(session, statement, limit=limit, offset=offset)
+    return conditions
 
 
 def _overdue(today: date) -> Any:

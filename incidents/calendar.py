@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import chinese_calendar
 
 from incidents.errors import ConfigFileError, read_config_file
+from incidents.periods import Period, parse_period
 from incidents.weeks import Numbering, Week, parse_week, week_by_number, week_of
 
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
@@ -84,6 +85,16 @@ class Calendar:
     def window(self, week: Week) -> tuple[datetime, datetime]:
         """[start, end) of the week in UTC, for comparison with stored times."""
         return self.day_start(week.monday), self.day_start(week.monday + timedelta(days=7))
+
+    # --- report periods (incidents/periods.py) ------------------------------------------------
+
+    def parse_period(self, text: str) -> Period:
+        """2023-09, 2023-Q3, 2023-H2, 2023 or 2023-07-01..2023-09-30 (dates inclusive)."""
+        return parse_period(text)
+
+    def period_window(self, period: Period) -> tuple[datetime, datetime]:
+        """[start, end) of the period's days on the team's wall clock, in UTC."""
+        return self.day_start(period.first), self.day_start(period.last + timedelta(days=1))
 
     # --- days and times -----------------------------------------------------------------------
 

@@ -127,6 +127,23 @@ class RegulatoryClock:
     written_report_working_days: int = 5
 
 
+@dataclass(frozen=True)
+class Scoreboard:
+    """故障积分: the points an incident scores for its team and system, and each team's 红线 —
+    the points in a period (a month by default) at which the team is told it crossed it."""
+
+    grade_points: tuple[tuple[str, int], ...] = (("A", 10), ("B", 5), ("C", 2), ("D", 1))
+    regulatory: int = 5  # the incident has a report to the regulator
+    missed_one_five_ten: int = 1  # its 1-5-10 verdict is missed:*
+    red_lines: tuple[tuple[str, int], ...] = ()  # (team, points), in the file's order
+
+    def points_of(self, grade: str) -> int:
+        return dict(self.grade_points).get(grade, 0)
+
+    def red_line(self, team: str | None) -> int | None:
+        return None if team is None else dict(self.red_lines).get(team)
+
+
 class PolicyError(ConfigFileError):
     """A grading policy file that cannot be used."""
 
@@ -328,6 +345,7 @@ class GradingPolicy:
     peaks: PeakWindows = PeakWindows()
     targets: Targets = Targets()
     regulatory: RegulatoryClock = RegulatoryClock()
+    scoreboard: Scoreboard = Scoreboard()
 
     def trigger(self, name: str) -> Trigger | None:
         return next((trigger for trigger in self.triggers if trigger.name == name), None)
@@ -420,7 +438,12 @@ _TARGETS = "targets"
 _REGULATORY_TABLE = "regulatory"
 _PEAK = "peak"
 _ESCALATE = "escalate"
-_TABLES = (*GRADES, _TARGETS, _REGULATORY_TABLE, _ESCALATE, _PEAK)
+_SCOREBOARD = "scoreboard"
+_RED_LINES = "red_lines"
+_SCOREBOARD_KEYS = (*GRADES, "regulatory", "missed_one_five_ten", _RED_LINES)
+_TABLES = (*GRADES, _TARGETS, _REGULATORY_TABLE, _ESCALATE, _PEAK, _SCOREBOARD)
+# Points are whole numbers; more than this for one incident or one red line is a typo.
+_POINTS_MAX = 1_000_000
 _TRIGGER_NAME = re.compile(r"[a-z][a-z0-9_]{0,49}")
 _DAILY_WINDOW = re.compile(r"(\d{2}:\d{2})-(\d{2}:\d{2})")
 
@@ -471,6 +494,7 @@ class _PolicyReader:
             peaks=self._peaks(document.get(_PEAK, {})),
             targets=Targets(**self._whole_numbers(_TARGETS, document.get(_TARGETS, {}), Targets)),
             regulatory=clock,
+            scoreboard=self._scoreboard(document.get(_SCOREBOARD, {})),
         )
 
     def _grade_rules(self, grade: str, table: dict[str, object]) -> _GradeRules:
@@ -581,6 +605,50 @@ class _PolicyReader:
             minutes = self._limit(_ESCALATE, "open_minutes", entry.get("open_minutes"))
             escalations.append(Escalation(str(grade), int(minutes), core))
         return tuple(escalations)
+
+    def _scoreboard(self, table: dict[str, Any]) -> Scoreboard:
+        self._known_keys(table, _SCOREBOARD_KEYS, _SCOREBOARD)
+        default = Scoreboard()
+        grade_points = tuple(
+            (grade, self._points(table, grade, default.points_of(grade), _SCOREBOARD))
+            for grade in GRADES
+        )
+        red_lines = table.get(_RED_LINES, {})
+        if not isinstance(red_lines, dict):
+            raise self._error(
+                "scoreboard.red_lines must be a table [scoreboard.red_lines] of team = points",
+                _SCOREBOARD,
+                _RED_LINES,
+            )
+        lines = []
+        for team in red_lines:
+            if not team.strip() or len(team) > 100:
+                problem = f"scoreboard.red_lines: team name {team!r} must be 1–100 characters"
+                raise self._error(problem, _SCOREBOARD, _RED_LINES, team)
+            # A red line of 0 would be crossed by every team every month: leave the team out.
+            points = self._points(red_lines, team, 0, _SCOREBOARD, _RED_LINES, minimum=1)
+            lines.append((team, points))
+        return Scoreboard(
+            grade_points=grade_points,
+            regulatory=self._points(table, "regulatory", default.regulatory, _SCOREBOARD),
+            missed_one_five_ten=self._points(
+                table, "missed_one_five_ten", default.missed_one_five_ten, _SCOREBOARD
+            ),
+            red_lines=tuple(lines),
+        )
+
+    def _points(
+        self, table: dict[str, Any], key: str, default: int, *path: str, minimum: int = 0
+    ) -> int:
+        value = table.get(key, default)
+        name = ".".join((*path, key))
+        if isinstance(value, bool) or not isinstance(value, int):
+            problem = f"{name} must be a whole number of points, not {_toml_type_name(value)}"
+            raise self._error(problem, *path, key)
+        if not minimum <= value <= _POINTS_MAX:
+            problem = f"{name} must be {minimum}–{_POINTS_MAX:,} points, not {value}"
+            raise self._error(problem, *path, key)
+        return value
 
     def _peaks(self, table: dict[str, Any]) -> PeakWindows:
         self._known_keys(table, ("factor", "daily", "month_end_days", "dates"), _PEAK)

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, delete
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from incidents import action_items, regulatory, report
+from incidents import action_items, regulatory, report, scoreboard
 from incidents.alerts.models import Alert
 from incidents.announcements import local_text
 from incidents.db import UTCDateTime, dialect_insert, utcnow
@@ -166,4 +166,29 @@ def clock_job(
         calendar = settings.calendar
         regrade_open_incidents(session, now, policy=policy, calendar=calendar)
         regulatory.announce_clock(session, now, policy=policy, calendar=calendar)
+        session.commit()
+
+
+def scoreboard_job(
+    engine: Engine, settings: Settings, policy: GradingPolicy, now: datetime | None = None
+) -> None:
+    """Once an hour: teams whose 故障积分 this month reached their red line are announced, each
+    once a month (the outbox's dedup key, so a second instance or run adds nothing). A job, not
+    a check at grading: points also come from a 1-5-10 miss or a regulatory report, and a red
+    line lowered in the policy must be noticed without a new incident."""
+    now = now or utcnow()
+    if not policy.scoreboard.red_lines:
+        return
+    if not claim_slot(engine, "scoreboard", f"{now:%Y-%m-%dT%H}"):
+        return
+    with Session(engine) as session:
+        session.execute(
+            delete(JobRun).where(
+                col(JobRun.job) == "scoreboard", col(JobRun.started_at) < now - REMINDER_HORIZON
+            )
+        )
+        calendar = settings.calendar
+        scoreboard.announce_red_lines(
+            session, calendar.today(now), policy=policy, calendar=calendar
+        )
         session.commit()

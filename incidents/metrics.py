@@ -217,6 +217,14 @@ def _one_five_ten_rate(
     return _rate(session, _count_if(met), _count_if(known), Incident, incident_scope)
 
 
+def one_five_ten_missed(targets: Targets) -> ColumnElement[bool]:
+    """`milestones.one_five_ten` is missed:* — some step with both its times known took longer
+    than its target (a step with a time missing is NULL here, so never a miss)."""
+    return or_(
+        *(_stage_seconds(step.stage) > step.limit(targets).total_seconds() for step in ONE_FIVE_TEN)
+    )
+
+
 # DESIGN.md's 重复故障率: a system and root-cause category that occurred this long before.
 REPEAT_LOOKBACK = timedelta(days=90)
 

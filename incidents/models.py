@@ -237,6 +237,9 @@ class IncidentBase(SQLModel):
     report_week: WeekDate | None = None
     status: IncidentStatus = Field(default=IncidentStatus.open, sa_type=String(20))
     owner: str | None = Field(default=None, max_length=100)
+    # 责任团队: whose 故障积分 the incident counts in. Filed without one, it takes its system's team
+    # (incidents/teams.py), stored, so a mapping changed later leaves past incidents' teams be.
+    team: OneLine | None = Field(default=None, max_length=100, index=True, description="责任团队")
 
 
 class Incident(IncidentBase, table=True):

@@ -25,6 +25,7 @@ class NotificationEvent(StrEnum):
     action_item = "action_item"  # an action item filed or moved to another status
     action_due = "action_due"  # an action item due in 2 working days, or today
     regulatory = "regulatory"  # a trigger fired; the report is due soon; it is overdue
+    scoreboard = "scoreboard"  # a team's 故障积分 reached its red line this month (once a month)
 
 
 class ChannelKind(StrEnum):

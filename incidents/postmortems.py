@@ -102,9 +102,9 @@ def put_postmortem(
     session: Session, incident_id: int, data: PostmortemWrite, *, actor: Actor, calendar: Calendar
 ) -> Postmortem:
     """Create or replace the postmortem's fields; the due date defaults to 5 working days after
-    recovery, the detection channel to the incident's detection. The status is not a field:
-    submit, review and publish move it. A published 复盘 may still be corrected, but not lose
-    what publishing asked for."""
+    recovery, the detection channel to the incident's detection, the responsible team to the
+    incident's team. The status is not a field: submit, review and publish move it. A published
+    复盘 may still be corrected, but not lose what publishing asked for."""
     incident = get_incident(session, incident_id)
     postmortem = session.get(Postmortem, incident_id)
     current = postmortem.status if postmortem is not None else PostmortemStatus.draft
@@ -116,6 +116,8 @@ def put_postmortem(
         values["due_date"] = calendar.working_days_after(recovered_on, POSTMORTEM_WORKING_DAYS)
     if values["detection_channel"] is None and incident.detection is not None:
         values["detection_channel"] = DETECTION_CHANNELS[incident.detection]
+    if values["responsible_team"] is None:
+        values["responsible_team"] = incident.team  # 责任团队: the incident's, unless named here
     if postmortem is None:
         postmortem = Postmortem(incident_id=incident_id, **values)
         before: dict[str, object] = {}

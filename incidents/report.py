@@ -5,7 +5,7 @@ as "M/D HH:MM what happened" with a 处置 line, oldest first. Markdown is what 
 the 周报; JSON carries the same figures with their parts; HTML is the Markdown's content for a page.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -340,8 +340,13 @@ def blocks(report: WeeklyReport, user_text: Callable[[str], str] = _as_is) -> li
 
 
 def to_markdown(report: WeeklyReport, user_text: Callable[[str], str] = _as_is) -> str:
+    return blocks_to_markdown(blocks(report, user_text))
+
+
+def blocks_to_markdown(blocks: Iterable[Block]) -> str:
+    """Blocks as Markdown, the one way every report of ours is written as text."""
     lines: list[str] = []
-    for block in blocks(report, user_text):
+    for block in blocks:
         if block.kind == "h1":
             lines += [f"# {block.text}", ""]
         elif block.kind == "h2":
@@ -351,7 +356,8 @@ def to_markdown(report: WeeklyReport, user_text: Callable[[str], str] = _as_is) 
         elif block.kind == "ul":
             lines += [f"- {item}" for item in block.items] + [""]
         else:
-            for number, (item, note) in enumerate(zip(block.items, block.notes, strict=True), 1):
+            notes = block.notes or (None,) * len(block.items)
+            for number, (item, note) in enumerate(zip(block.items, notes, strict=True), 1):
                 lines.append(f"{number}. {item}")
                 if note:
                     lines.append(f"   {note}")

@@ -19,7 +19,8 @@ def load_all_models() -> None:
     import incidents.jobs
     import incidents.models
     import incidents.outbox
-    import incidents.regulatory  # noqa: F401
+    import incidents.regulatory
+    import incidents.teams  # noqa: F401
 
 
 def include_name(name: str | None, type_: str, parent_names: object) -> bool:

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
-from incidents import audit, impact, milestones, regulatory
+from incidents import audit, impact, milestones, regulatory, teams
 from incidents.actors import ESCALATION, Actor
 from incidents.announcements import announce_grade
 from incidents.calendar import Calendar
@@ -147,7 +147,8 @@ def create_incident(
     policy: GradingPolicy,
     calendar: Calendar,
 ) -> Incident:
-    """File a graded, audited incident (announced if it is A or B)."""
+    """File a graded, audited incident (announced if it is A or B); without a team it takes its
+    system's (incidents/teams.py)."""
     incident = Incident.model_validate(
         # Both are settled below from the facts; the input's `regulatory` is a deprecated tick.
         data,
@@ -156,6 +157,8 @@ def create_incident(
     incident.regulatory_triggers = _ticked_triggers(
         data.regulatory_triggers, data.regulatory, policy
     )
+    if incident.team is None:
+        incident.team = teams.team_of(session, incident.system)
     _settle_business_impact(incident, data.business_impact)
     _check_times(incident, milestones.MILESTONE_FIELDS)
     _check_money(incident)
@@ -184,6 +187,10 @@ def update_incident(
         ticked = changes.get("regulatory_triggers", incident.regulatory_triggers) or []
         changes["regulatory_triggers"] = _ticked_triggers(ticked, changes.get("regulatory"), policy)
     changes.pop("regulatory", None)  # answered from the triggers, never set by hand
+    if "system" in changes and "team" not in changes:
+        new_team = teams.team_for_new_system(session, incident, changes["system"])
+        if new_team is not None:
+            changes["team"] = new_team
     before = {name: getattr(incident, name) for name in changes}
     for name, value in changes.items():
         setattr(incident, name, value)
@@ -329,7 +336,17 @@ def _override_author(session: Session, incident_id: int) -> str | None:
 def list_incidents(
     session: Session, criteria: IncidentFilter, calendar: Calendar, *, limit: int, offset: int
 ) -> tuple[list[Incident], int]:
-    conditions = []
+    statement = (
+        select(Incident)
+        .where(*incident_conditions(criteria, calendar))
+        .order_by(col(Incident.detected_at).desc(), col(Incident.id).desc())
+    )
+    return paged(session, statement, limit=limit, offset=offset)
+
+
+def incident_conditions(criteria: IncidentFilter, calendar: Calendar) -> list[Any]:
+    """The filter as WHERE conditions, shared by the list and the export."""
+    conditions: list[Any] = []
     if criteria.week is not None:
         conditions.append(Incident.in_week(criteria.week, calendar))
     if criteria.detected_from is not None:
@@ -352,12 +369,7 @@ def list_incidents(
                 )
             )
         )
-    statement = (
-        select(Incident)
-        .where(*conditions)
-        .order_by(col(Incident.detected_at).desc(), col(Incident.id).desc())
-    )
-    return paged(session, statement, limit=limit, offset=offset)
+    return conditions
 
 
 def _escape_like(text: str) -> str:

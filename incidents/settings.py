@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     # `stabilog scheduler` somewhere; several may run, each job slot still runs once).
     scheduler: bool = True
     outbox_interval_seconds: int = Field(default=15, ge=1, le=3600)
+    # Period reports: each system's availability target in percent, against which the downtime
+    # budget is counted, and the hours [start, end) on the team's clock that count as after hours
+    # for alerts (non-working days count whole).
+    availability_target: float = Field(default=99.99, gt=0, le=100)
+    after_hours_start: int = Field(default=23, ge=0, le=23)
+    after_hours_end: int = Field(default=8, ge=0, le=23)
     host: str = "127.0.0.1"
     port: int = 8000
 

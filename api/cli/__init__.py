@@ -8,6 +8,7 @@ import typer
 from api.cli import (
     action_items,
     doctor,
+    exports,
     grading,
     incidents,
     notifications,
@@ -15,6 +16,7 @@ from api.cli import (
     regulatory,
     reports,
     sources,
+    teams,
     tokens,
 )
 from api.cli.context import current_policy, migrate_embedded_database
@@ -42,6 +44,9 @@ app.add_typer(regulatory.app, name="regulatory")
 app.add_typer(action_items.app, name="action-item")
 app.add_typer(postmortems.app, name="postmortem")
 app.command("doctor")(doctor.doctor)
+app.add_typer(teams.app, name="team")
+app.command("scoreboard")(teams.show_scoreboard)
+app.add_typer(exports.app, name="export")
 
 
 @app.callback()

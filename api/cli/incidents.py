@@ -83,6 +83,9 @@ def file_incident(
     report_week: Annotated[str | None, typer.Option(help="e.g. 2023-09-09")] = None,
     status: Annotated[IncidentStatus, typer.Option()] = IncidentStatus.open,
     owner: Text = None,
+    team: Annotated[
+        str | None, typer.Option(help="责任团队; left out: the system's team (stabilog team map)")
+    ] = None,
 ) -> None:
     """File an incident; asks for the title and detection time when they are not given."""
     fields = {name: value for name, value in locals().items() if value is not None}

@@ -8,7 +8,7 @@ import typer
 
 from api.cli.context import cli_actor, current_policy, open_session, reported
 from api.scheduler import outbox_job
-from incidents import figures, report
+from incidents import figures, period_report, report
 from incidents.db import engine_for
 from incidents.demo import load_demo
 from incidents.importer import import_weekly
@@ -58,6 +58,31 @@ def weekly(
             typer.echo(report.to_html(built))
         else:
             typer.echo(report.to_markdown(built), nl=False)
+
+
+@report_app.command("period")
+def period(
+    period: Annotated[
+        str, typer.Argument(help="2023-09, 2023-Q3, 2023-H2, 2023 or 2023-07-01..2023-09-30")
+    ],
+    lang: Annotated[Literal["zh", "en"] | None, typer.Option()] = None,
+    format: Annotated[Literal["markdown", "json", "html"], typer.Option()] = "markdown",
+) -> None:
+    """Print the report of a month, quarter, half, year or range of dates."""
+    settings = get_settings()
+    policy = current_policy()
+    with reported():
+        chosen = settings.calendar.parse_period(period)
+    with open_session() as session:
+        built = period_report.build(
+            session, chosen, settings, lang or settings.report_lang, targets=policy.targets
+        )
+        if format == "json":
+            typer.echo(json.dumps(period_report.to_json(built), ensure_ascii=False, indent=2))
+        elif format == "html":
+            typer.echo(period_report.to_html(built))
+        else:
+            typer.echo(period_report.to_markdown(built), nl=False)
 
 
 def set_figures(week: str, **given: str | None) -> None:

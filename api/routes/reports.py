@@ -6,7 +6,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
 from api.deps import CalendarDep, OncallDep, PolicyDep, SessionDep, SettingsDep, ViewerDep
-from incidents import figures, metrics, report
+from incidents import figures, metrics, period_report, report
 from incidents.errors import Invalid
 from incidents.models import QueryMoment
 
@@ -32,6 +32,33 @@ def weekly_report(
     if format == "html":
         return HTMLResponse(report.to_html(built))
     return PlainTextResponse(report.to_markdown(built), media_type="text/markdown; charset=utf-8")
+
+
+# After /reports/weekly/{week}: a period is one path segment, so the two never overlap, and
+# the weekly route is declared first for whoever adds a one-segment weekly path later.
+@router.get("/reports/{period}", response_model=None)
+def period_report_of(
+    period: str,
+    session: SessionDep,
+    actor: ViewerDep,
+    settings: SettingsDep,
+    policy: PolicyDep,
+    lang: Literal["zh", "en"] | None = None,
+    format: Literal["markdown", "json", "html"] = "markdown",
+) -> Response | dict:
+    """A month (2023-09), quarter (2023-Q3), half (2023-H2), year (2023) or range of dates
+    (2023-07-01..2023-09-30), beside the period before it."""
+    chosen = settings.calendar.parse_period(period)
+    built = period_report.build(
+        session, chosen, settings, lang or settings.report_lang, targets=policy.targets
+    )
+    if format == "json":
+        return period_report.to_json(built)
+    if format == "html":
+        return HTMLResponse(period_report.to_html(built))
+    return PlainTextResponse(
+        period_report.to_markdown(built), media_type="text/markdown; charset=utf-8"
+    )
 
 
 class MetricsQuery(BaseModel):

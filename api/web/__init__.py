@@ -3,8 +3,9 @@ JSON API: sign-in, incidents, the alert inbox, the regulatory register and the w
 
 from fastapi import APIRouter
 
-from api.web import alerts, incidents, regulatory, signin, weeks
+from api.web import alerts, exports, incidents, regulatory, reports, scoreboard, signin, weeks
 
 router = APIRouter(include_in_schema=False)
-for module in (signin, incidents, alerts, regulatory, weeks):
+# exports first: /incidents/export would otherwise be taken for an incident's id.
+for module in (signin, exports, incidents, alerts, regulatory, scoreboard, weeks, reports):
     router.include_router(module.router)

@@ -78,7 +78,7 @@ EDIT_TIMES = tuple(
     if milestone not in (Milestone.occurred, Milestone.detected)
 )
 TRIGGERS_ON_FORM = "triggers_on_form"
-EDIT_FIELDS = ("status", "owner", *EDIT_TIMES, "remediation", *MONEY_FIELDS)
+EDIT_FIELDS = ("status", "owner", "team", *EDIT_TIMES, "remediation", *MONEY_FIELDS)
 POSTMORTEM_TEXTS = (
     "summary",
     "impact",
@@ -289,6 +289,7 @@ def _edit_defaults(incident: Incident, request: Request) -> dict[str, Any]:
     defaults = {
         "status": str(incident.status),
         "owner": incident.owner or "",
+        "team": incident.team or "",
         "remediation": incident.remediation or "",
     }
     for name in EDIT_TIMES:

@@ -7,6 +7,7 @@ Each action records who and when; `first_follow_up_at` keeps the earliest of the
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -48,7 +49,17 @@ def get_alert(session: Session, alert_id: int) -> Alert:
 def list_alerts(
     session: Session, criteria: AlertFilter, *, limit: int, offset: int
 ) -> tuple[list[Alert], int]:
-    conditions = []
+    statement = (
+        select(Alert)
+        .where(*alert_conditions(criteria))
+        .order_by(col(Alert.received_at).desc(), col(Alert.id).desc())
+    )
+    return paged(session, statement, limit=limit, offset=offset)
+
+
+def alert_conditions(criteria: AlertFilter) -> list[Any]:
+    """The filter as WHERE conditions, shared by the list and the export."""
+    conditions: list[Any] = []
     if criteria.status is not None:
         conditions.append(col(Alert.status) == criteria.status)
     if criteria.source is not None:
@@ -61,12 +72,7 @@ def list_alerts(
     if criteria.followed_up is not None:
         followed = col(Alert.first_follow_up_at)
         conditions.append(followed.is_not(None) if criteria.followed_up else followed.is_(None))
-    statement = (
-        select(Alert)
-        .where(*conditions)
-        .order_by(col(Alert.received_at).desc(), col(Alert.id).desc())
-    )
-    return paged(session, statement, limit=limit, offset=offset)
+    return conditions
 
 
 def _followed_up(session: Session, alert: Alert, at: datetime, actor: Actor) -> None:

@@ -367,7 +367,7 @@ def test_follow_up_reminders_and_overdue_digest_run_once_per_slot(
     assert "加监控" in digest
 
 
-def test_the_scheduler_has_its_five_jobs(engine, settings) -> None:
+def test_the_scheduler_has_its_six_jobs(engine, settings) -> None:
     scheduler = build_scheduler(engine, settings, load_policy(None))
     triggers = {job.id: str(job.trigger) for job in scheduler.get_jobs()}
     assert set(triggers) == {
@@ -375,9 +375,11 @@ def test_the_scheduler_has_its_five_jobs(engine, settings) -> None:
         "follow_up_reminder",
         "clocks",
         "action_reminders",
+        "scoreboard",
         "outbox",
     }
     assert triggers["clocks"] == "interval[0:01:00]"
+    assert triggers["scoreboard"] == "interval[1:00:00]"
     assert "day_of_week='sat'" in triggers["weekly_report"]
     assert "hour='18'" in triggers["weekly_report"]
     assert triggers["follow_up_reminder"] == "interval[0:01:00]"

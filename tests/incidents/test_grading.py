@@ -282,7 +282,7 @@ INVALID_POLICIES = [
     pytest.param(
         policy_text() + "[E]\nfailed_min = 1\n",
         "policy.toml line 12: unknown table [E]; the tables are A, B, C, D, targets, regulatory,"
-        " escalate, peak",
+        " escalate, peak, scoreboard",
         id="unknown table",
     ),
     pytest.param(

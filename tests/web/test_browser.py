@@ -408,3 +408,50 @@ def test_a_postmortem_reviewed_published_and_printed(
     # The refused publish answers its page with 422, which chromium logs; nothing else may show.
     refused = "Failed to load resource: the server responded with a status of 422"
     assert [problem for problem in problems if not problem.startswith(refused)] == []
+
+
+def test_the_lead_picks_a_quarter_and_reads_its_charts(
+    browser, live_server, session, database_url
+) -> None:
+    from incidents.demo import load_demo
+
+    backend = "sqlite" if database_url.startswith("sqlite") else "postgresql"
+    settings = Settings(database_url=database_url)
+    load_demo(session, settings=settings, policy=load_policy(None), weeks=12)
+    _, token = create_token(session, "组长-老李", Role.viewer)
+    session.commit()
+    problems: list[str] = []
+    screen = browser.new_context(viewport=BIG_SCREEN)
+    screen.add_cookies([{"name": "stabilog_token", "value": token, "url": live_server}])
+    page = screen.new_page()
+    page.set_default_timeout(15_000)
+    _watch_console(page, problems)
+
+    page.goto(f"{live_server}/weeks")
+    page.click("nav >> text=周期报告")
+    page.wait_for_url(f"{live_server}/reports")
+    page.fill("input[name=period]", "2023-Q3")
+    page.click(".period-picker button[type=submit]")
+    page.wait_for_url(f"{live_server}/reports?period=2023-Q3")
+    assert page.locator("h1", has_text="稳定性报告 2023-Q3").count() == 1
+    for chart in ("grades", "availability", "mttr", "follow-up", "rules"):
+        svg = page.locator(f"svg#chart-period-{chart}")
+        assert svg.is_visible()
+        assert svg.bounding_box()["height"] > 50
+        table = page.locator(f"#chart-period-{chart}-figure table.chart-numbers tbody tr")
+        assert table.count() > 0
+    # black and white: grade B and C are patterns, every bar has an outline
+    assert page.locator("svg#chart-period-grades rect[fill='url(#p-B)']").count() > 0
+    shot = SCREENSHOTS / f"{backend}-period-report-2023-Q3.png"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shot), full_page=True)
+    print(f"screenshot: {shot}")
+
+    # a bad range is refused beside the field
+    page.fill("input[name=period]", "2023-09-30..2023-07-01")
+    page.click(".period-picker button[type=submit]")
+    page.wait_for_selector("#period-error")
+    assert "is before" in page.locator("#period-error").inner_text()
+    # the refusal is a 422 page, which the console reports; nothing else may appear there
+    assert [p for p in problems if "status of 422" not in p] == []
+    screen.close()
