@@ -16,14 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from sqlalchemy import ColumnElement, String, and_, case, cast, func, literal, or_
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session, col, select
 
 from incidents import charts
@@ -53,10 +49,10 @@ from incidents.models import (
 )
 from incidents.periods import Period
 from incidents.postmortem_report import LABELS as POSTMORTEM_LABELS
+from incidents.report import DOCUMENT_TEMPLATES, Block, Lang, blocks_to_markdown
 from incidents.report import LABELS as WEEKLY_LABELS
-from incidents.report import Block, Lang, blocks_to_markdown
 from incidents.settings import Settings
-from incidents.sqltime import local_date, seconds_between
+from incidents.sqltime import local_date, local_hour, seconds_between
 from incidents.weeks import Week
 
 TOP_RULES = 10
@@ -68,28 +64,6 @@ AGE_BUCKETS: tuple[tuple[int | None, str], ...] = (
     (None, "90+"),
 )
 UNKNOWN = "-"
-
-
-class local_hour(FunctionElement[int]):  # noqa: N801 - reads like the SQL function it is
-    """local_hour(moment, offset_seconds): the hour (0–23) of a UTC moment at a fixed offset."""
-
-    inherit_cache = True
-    name = "local_hour"
-
-
-@compiles(local_hour, "sqlite")
-def _local_hour_sqlite(element: local_hour, compiler: Any, **kw: Any) -> str:
-    moment, offset = (compiler.process(arg, **kw) for arg in element.clauses)
-    return f"CAST(strftime('%H', {moment}, ({offset}) || ' seconds') AS INTEGER)"
-
-
-@compiles(local_hour, "postgresql")
-def _local_hour_postgresql(element: local_hour, compiler: Any, **kw: Any) -> str:
-    moment, offset = (compiler.process(arg, **kw) for arg in element.clauses)
-    return (
-        f"CAST(EXTRACT(HOUR FROM ({moment} AT TIME ZONE 'UTC')"
-        f" + make_interval(secs => {offset})) AS INTEGER)"
-    )
 
 
 @dataclass(frozen=True)
@@ -1051,17 +1025,12 @@ def chart_views(report: PeriodReport) -> list[ChartView]:
 
 GRADE_ORDER = ("A", "B", "C", "D")
 
-_templates = Environment(
-    loader=FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=select_autoescape(["html"]),
-)
-
 
 def to_html_body(report: PeriodReport) -> Markup:
     """The report's content (blocks, then each chart with its table), for a page to embed; every
     piece of user text is escaped (the charts' SVG escapes its own)."""
     return Markup(
-        _templates.get_template("period_report_body.html").render(
+        DOCUMENT_TEMPLATES.get_template("period_report_body.html").render(
             blocks=blocks(report),
             charts=[(view, Markup(view.svg)) for view in chart_views(report)],
         )
@@ -1070,6 +1039,6 @@ def to_html_body(report: PeriodReport) -> Markup:
 
 def to_html(report: PeriodReport) -> str:
     """A standalone page of the report, charts included."""
-    return _templates.get_template("period_report.html").render(
+    return DOCUMENT_TEMPLATES.get_template("period_report.html").render(
         lang=report.lang, title=blocks(report)[0].text, body=to_html_body(report)
     )

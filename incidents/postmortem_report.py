@@ -13,10 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Literal
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from sqlmodel import Session, col, select
 
@@ -26,6 +24,7 @@ from incidents.calendar import Calendar
 from incidents.grading import Targets, net_loss
 from incidents.milestones import MILESTONES, STAGES, OneFiveTen, one_five_ten, stage_minutes
 from incidents.models import ActionItem, Incident, Postmortem, PostmortemReview, TimelineEntry
+from incidents.report import DOCUMENT_TEMPLATES
 from incidents.service import get_incident
 
 Lang = Literal["zh", "en"]
@@ -679,16 +678,10 @@ def to_markdown(report: PostmortemReport) -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-_templates = Environment(
-    loader=FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=select_autoescape(["html"]),
-)
-
-
 def to_html_fragment(report: PostmortemReport) -> Markup:
     """The document as an <article>, every piece of user text escaped; the site's printable
     page places it inside its own layout."""
-    html = _templates.get_template("postmortem_report_blocks.html").render(
+    html = DOCUMENT_TEMPLATES.get_template("postmortem_report_blocks.html").render(
         blocks=blocks(report), lang=report.lang
     )
     # Safe as it is: the template above escaped every piece of text it was given.
@@ -697,6 +690,6 @@ def to_html_fragment(report: PostmortemReport) -> Markup:
 
 def to_html(report: PostmortemReport) -> str:
     """A standalone, print-friendly page of the document."""
-    return _templates.get_template("postmortem_report.html").render(
+    return DOCUMENT_TEMPLATES.get_template("postmortem_report.html").render(
         lang=report.lang, title=blocks(report)[0].text, article=to_html_fragment(report)
     )

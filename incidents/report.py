@@ -414,7 +414,8 @@ def to_json(report: WeeklyReport) -> dict[str, Any]:
     }
 
 
-_templates = Environment(
+# The documents' HTML templates (the weekly section, the period report, the 复盘报告).
+DOCUMENT_TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
     autoescape=select_autoescape(["html"]),
 )
@@ -422,6 +423,6 @@ _templates = Environment(
 
 def to_html(report: WeeklyReport) -> str:
     """A standalone page of the section; every piece of user text is escaped."""
-    return _templates.get_template("weekly_report.html").render(
+    return DOCUMENT_TEMPLATES.get_template("weekly_report.html").render(
         lang=report.lang, blocks=blocks(report)
     )
