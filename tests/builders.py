@@ -5,6 +5,12 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
+from incidents.actors import Actor
+from incidents.calendar import DEFAULT_CALENDAR, Calendar
+from incidents.grading import GradingPolicy, load_policy
+from incidents.models import Incident, IncidentCreate, Role
+from incidents.service import create_incident
+
 
 def seed_pos_incident(**overrides: Any) -> dict[str, Any]:
     """The seed report's 8/31 event: 545 failed POS payment orders, reported in the 9/9 week."""
@@ -51,3 +57,26 @@ def file_incident(client: TestClient, headers: dict[str, str], **overrides: Any)
 
 def count(session: Session, model: Any) -> int:
     return session.exec(select(func.count()).select_from(model)).one()
+
+
+FILER = Actor("oncall-user", Role.oncall)
+
+
+def file_in_domain(
+    session: Session,
+    *,
+    actor: Actor = FILER,
+    policy: GradingPolicy | None = None,
+    calendar: Calendar = DEFAULT_CALENDAR,
+    **fields: Any,
+) -> Incident:
+    """An incident filed through the domain function and committed, as a request would."""
+    incident = create_incident(
+        session,
+        IncidentCreate.model_validate(fields),
+        actor=actor,
+        policy=policy or load_policy(None),
+        calendar=calendar,
+    )
+    session.commit()
+    return incident

@@ -24,14 +24,13 @@ from incidents.jobs import JobRun
 from incidents.models import (
     ActionItemCreate,
     ActionItemStatus,
-    IncidentCreate,
     Postmortem,
     Role,
 )
 from incidents.outbox import Channel, Notification
-from incidents.service import create_incident
 from incidents.settings import Settings
 from incidents.weeks import parse_week
+from tests.builders import file_in_domain
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ONCALL = Actor("值班-小王", Role.oncall)
@@ -47,15 +46,7 @@ def local(text: str) -> datetime:
 
 def file(session: Session, **fields) -> int:
     fields = {"title": "中信存管到账通知失败", "detected_at": local("2023-08-31 10:19")} | fields
-    incident = create_incident(
-        session,
-        IncidentCreate(**fields),
-        actor=ONCALL,
-        policy=load_policy(None),
-        calendar=DEFAULT_CALENDAR,
-    )
-    session.commit()
-    return incident.id
+    return file_in_domain(session, actor=ONCALL, **fields).id
 
 
 def add(session: Session, incident_id: int, due: str, now: str = "2023-09-01 10:00", **fields):

@@ -14,14 +14,13 @@ from incidents.grading import load_policy
 from incidents.models import (
     ActionItem,
     ActionItemStatus,
-    IncidentCreate,
     Postmortem,
     PostmortemStatus,
     Role,
 )
-from incidents.service import create_incident
 from incidents.settings import Settings
 from incidents.weeks import parse_week
+from tests.builders import file_in_domain
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ONCALL = Actor("oncall-user", Role.oncall)
@@ -60,15 +59,7 @@ def add_alert(
 
 
 def file(session: Session, **fields) -> int:
-    incident = create_incident(
-        session,
-        IncidentCreate(**fields),
-        actor=ONCALL,
-        policy=load_policy(None),
-        calendar=DEFAULT_CALENDAR,
-    )
-    session.commit()
-    return incident.id
+    return file_in_domain(session, actor=ONCALL, **fields).id
 
 
 def add_item(session: Session, incident_id: int, due: str, status: str, closed: str | None):

@@ -21,11 +21,11 @@ from incidents.milestones import (
     one_five_ten,
     stage_minutes,
 )
-from incidents.models import IncidentCreate, Role, TimelineEntryCreate
-from incidents.service import create_incident, get_incident
+from incidents.models import Role, TimelineEntryCreate
+from incidents.service import get_incident
 from incidents.settings import Settings
 from incidents.weeks import parse_week
-from tests.builders import seed_pos_incident
+from tests.builders import file_in_domain, seed_pos_incident
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2023, 9, 7, 14, 0, tzinfo=SHANGHAI)
@@ -124,15 +124,7 @@ def local(text: str) -> datetime:
 
 
 def file(session: Session, **fields) -> int:
-    incident = create_incident(
-        session,
-        IncidentCreate.model_validate(fields),
-        actor=ONCALL,
-        policy=load_policy(None),
-        calendar=DEFAULT_CALENDAR,
-    )
-    session.commit()
-    return incident.id
+    return file_in_domain(session, actor=ONCALL, **fields).id
 
 
 WEEK_37 = parse_week("2023-09-09")

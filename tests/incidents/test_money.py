@@ -10,10 +10,9 @@ from sqlmodel import Session
 from incidents import metrics, report
 from incidents.actors import Actor
 from incidents.grading import load_policy
-from incidents.models import IncidentCreate, Role
-from incidents.service import create_incident
+from incidents.models import Role
 from incidents.settings import Settings
-from tests.builders import seed_pos_incident
+from tests.builders import file_in_domain, seed_pos_incident
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ONCALL = Actor("oncall-user", Role.oncall)
@@ -23,14 +22,7 @@ POLICY = load_policy(None)
 
 def file(session: Session, settings: Settings, **overrides: Any) -> None:
     fields = seed_pos_incident(report_week=None, **overrides)
-    create_incident(
-        session,
-        IncidentCreate.model_validate(fields),
-        actor=ONCALL,
-        policy=POLICY,
-        calendar=settings.calendar,
-    )
-    session.commit()
+    file_in_domain(session, actor=ONCALL, policy=POLICY, calendar=settings.calendar, **fields)
 
 
 def week_metrics(session: Session, settings: Settings) -> dict[str, Any]:

@@ -13,10 +13,10 @@ from incidents.calendar import DEFAULT_CALENDAR
 from incidents.errors import Invalid
 from incidents.grading import load_policy
 from incidents.metrics import ALL_SYSTEMS
-from incidents.models import ActionItem, ActionItemStatus, IncidentCreate, Postmortem, Role
+from incidents.models import ActionItem, ActionItemStatus, Postmortem, Role
 from incidents.periods import Period
-from incidents.service import create_incident
 from incidents.settings import Settings
+from tests.builders import file_in_domain
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ONCALL = Actor("oncall-user", Role.oncall)
@@ -29,15 +29,7 @@ def local(text: str) -> datetime:
 
 
 def file(session: Session, **fields) -> int:
-    incident = create_incident(
-        session,
-        IncidentCreate(**fields),
-        actor=ONCALL,
-        policy=load_policy(None),
-        calendar=DEFAULT_CALENDAR,
-    )
-    session.commit()
-    return incident.id
+    return file_in_domain(session, actor=ONCALL, **fields).id
 
 
 def alert(session: Session, source: Source, received: str, title: str, **fields) -> None:

@@ -16,11 +16,12 @@ from incidents.errors import Invalid
 from incidents.grading import PolicyError, parse_policy
 from incidents.jobs import scoreboard_job
 from incidents.metrics import Window
-from incidents.models import IncidentCreate, PostmortemWrite, Role
+from incidents.models import PostmortemWrite, Role
 from incidents.outbox import Channel, ChannelKind, Notification
 from incidents.postmortems import put_postmortem
-from incidents.service import create_incident, update_incident
+from incidents.service import update_incident
 from incidents.settings import Settings
+from tests.builders import file_in_domain
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ONCALL = Actor("oncall-user", Role.oncall)
@@ -37,12 +38,7 @@ def local(text: str) -> datetime:
 
 
 def file(session: Session, **fields: Any) -> Any:
-    data = IncidentCreate.model_validate({"title": "故障", **fields})
-    incident = create_incident(
-        session, data, actor=ONCALL, policy=POLICY, calendar=DEFAULT_CALENDAR
-    )
-    session.commit()
-    return incident
+    return file_in_domain(session, actor=ONCALL, policy=POLICY, **{"title": "故障", **fields})
 
 
 def file_september(session: Session) -> None:
