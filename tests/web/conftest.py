@@ -13,6 +13,10 @@ from incidents.alerts.models import SourceCreate, SourceKind
 from incidents.alerts.sources import create_source, webhook_path
 from incidents.models import Role
 from incidents.tokens import create_token
+from tests.web.browser import browser, live_server
+
+# Fixtures every page test file may use: the shared chromium and the live uvicorn server.
+__all__ = ["browser", "live_server"]
 
 SignIn = Callable[..., str]
 

@@ -6,19 +6,10 @@ Screenshots of every page land in test-output/screenshots/. Without /usr/bin/chr
 are skipped on a developer's machine; under CI=true a missing browser fails them.
 """
 
-import os
-import socket
-import threading
-import time
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import httpx
-import pytest
-import uvicorn
 
-from api.main import create_app
 from incidents import action_items
 from incidents.actors import Actor
 from incidents.alerts.models import SourceCreate, SourceKind
@@ -30,87 +21,9 @@ from incidents.service import create_incident
 from incidents.settings import Settings
 from incidents.tokens import create_token
 from tests.builders import seed_pos_incident
+from tests.web.browser import BIG_SCREEN, PHONE, SCREENSHOTS, Shots, watch_console
 from tests.web.conftest import am_delivery
 from tests.web.test_postmortem_pages import marked_incident
-
-CHROMIUM = Path("/usr/bin/chromium")
-# The machine has no outside network: nothing may try to reach it.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
-PHONE = {"width": 390, "height": 844}
-BIG_SCREEN = {"width": 1920, "height": 1080}
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason}; CI must run the browser tests")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        _unavailable(f"{CHROMIUM} is missing (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("the playwright package is missing (pip install playwright)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def live_server(database_url: str, engine) -> Iterator[str]:
-    """The whole application served by uvicorn on a free port of 127.0.0.1."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(Settings(database_url=database_url)), log_level="warning", lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=15)
-    listener.close()
-
-
-class Shots:
-    """Numbered screenshots per backend, so a CI run leaves the pages to look at."""
-
-    def __init__(self, backend: str) -> None:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        self.backend = backend
-        self.count = 0
-
-    def take(self, page, name: str) -> None:
-        self.count += 1
-        path = SCREENSHOTS / f"{self.backend}-{self.count:02d}-{name}.png"
-        page.screenshot(path=str(path), full_page=True)
-
-
-def _watch_console(page, problems: list[str]) -> None:
-    # A CSP violation or a script error shows up here; the pages must cause neither.
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda error: problems.append(str(error)))
 
 
 def test_on_call_files_acks_promotes_and_the_lead_reads_the_week(
@@ -132,7 +45,7 @@ def test_on_call_files_acks_promotes_and_the_lead_reads_the_week(
     phone = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
     page = phone.new_page()
     page.set_default_timeout(15_000)
-    _watch_console(page, problems)
+    watch_console(page, problems)
 
     # Sign in: any page sends us to the form, and back after it.
     page.goto(f"{live_server}/alerts")
@@ -181,7 +94,7 @@ def test_on_call_files_acks_promotes_and_the_lead_reads_the_week(
     screen.add_cookies([{"name": "stabilog_token", "value": token, "url": live_server}])
     page = screen.new_page()
     page.set_default_timeout(15_000)
-    _watch_console(page, problems)
+    watch_console(page, problems)
     page.goto(week_url)
     section = page.locator("#section .report").inner_text()
     assert "事故数AB级0次，CD级1次" in section
@@ -226,7 +139,7 @@ def test_filing_shows_the_incidents_like_the_one_being_typed(
     context.add_cookies([{"name": "stabilog_token", "value": token, "url": live_server}])
     page = context.new_page()
     page.set_default_timeout(15_000)
-    _watch_console(page, problems)
+    watch_console(page, problems)
     asked: list[str] = []
     page.on("request", lambda r: asked.append(r.url) if "/incidents/similar" in r.url else None)
     page.goto(f"{live_server}/incidents/new")
@@ -285,7 +198,7 @@ def test_the_owner_marks_an_item_done_the_verifier_sends_it_back_then_verifies(
     context = browser.new_context(viewport=BIG_SCREEN)
     page = context.new_page()
     page.set_default_timeout(15_000)
-    _watch_console(page, problems)
+    watch_console(page, problems)
     row = page.locator(f"#action-item-{item.id}")
 
     def signed_in_as(token: str, status: str) -> None:
@@ -345,7 +258,7 @@ def test_a_postmortem_reviewed_published_and_printed(
     page = context.new_page()
     page.set_default_timeout(15_000)
     problems: list[str] = []
-    _watch_console(page, problems)
+    watch_console(page, problems)
 
     def act_as(name: str) -> None:
         context.add_cookies([{"name": "stabilog_token", "value": tokens[name], "url": live_server}])
@@ -425,7 +338,7 @@ def test_the_lead_picks_a_quarter_and_reads_its_charts(
     screen.add_cookies([{"name": "stabilog_token", "value": token, "url": live_server}])
     page = screen.new_page()
     page.set_default_timeout(15_000)
-    _watch_console(page, problems)
+    watch_console(page, problems)
 
     page.goto(f"{live_server}/weeks")
     page.click("nav >> text=周期报告")

@@ -1,0 +1,96 @@
+"""The real browser for the page tests: Debian's chromium driven by Playwright against uvicorn on
+127.0.0.1, and numbered screenshots in test-output/screenshots/. Without /usr/bin/chromium the
+browser tests are skipped on a developer's machine; under CI=true a missing browser fails them.
+"""
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from api.main import create_app
+from incidents.settings import Settings
+
+CHROMIUM = Path("/usr/bin/chromium")
+# The machine has no outside network: nothing may try to reach it.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
+PHONE = {"width": 390, "height": 844}
+BIG_SCREEN = {"width": 1920, "height": 1080}
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason}; CI must run the browser tests")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    if not CHROMIUM.exists():
+        _unavailable(f"{CHROMIUM} is missing (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("the playwright package is missing (pip install playwright)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def live_server(database_url: str, engine) -> Iterator[str]:
+    """The whole application served by uvicorn on a free port of 127.0.0.1."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    config = uvicorn.Config(
+        create_app(Settings(database_url=database_url)), log_level="warning", lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=15)
+    listener.close()
+
+
+class Shots:
+    """Numbered screenshots per backend, so a CI run leaves the pages to look at."""
+
+    def __init__(self, backend: str) -> None:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        self.backend = backend
+        self.count = 0
+
+    def take(self, page, name: str) -> None:
+        self.count += 1
+        path = SCREENSHOTS / f"{self.backend}-{self.count:02d}-{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+
+
+def watch_console(page, problems: list[str]) -> None:
+    # A CSP violation or a script error shows up here; the pages must cause neither.
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda error: problems.append(str(error)))
