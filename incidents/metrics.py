@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, and_, case, func, or_
 from sqlmodel import Session, col, select
 
 from incidents.alerts.models import Alert
+from incidents.availability import ALL_SYSTEMS, downtime_seconds
 from incidents.calendar import Calendar
 from incidents.grading import Targets
 from incidents.milestones import ONE_FIVE_TEN, ONE_FIVE_TEN_MILESTONES, STAGES, Stage
@@ -32,7 +33,6 @@ from incidents.sqltime import local_date, seconds_between
 from incidents.weeks import Week
 
 MONITORING_DETECTIONS = (Detection.monitoring, Detection.alert)
-ALL_SYSTEMS = "*"
 
 
 @dataclass(frozen=True)
@@ -281,27 +281,17 @@ def _repeat_incident_rate(session: Session, incident_scope: ColumnElement[bool])
     return Rate(int(row[0]), int(row[1]))
 
 
-def _impact_minutes() -> Any:
-    recovered_minutes = seconds_between(col(Incident.recovered_at), col(Incident.occurred_at)) / 60
-    return func.coalesce(col(Incident.impact_minutes), recovered_minutes, 0)
-
-
 def availability(
-    session: Session, incident_scope: ColumnElement[bool], period_minutes: float
+    session: Session, incident_scope: ColumnElement[bool], start: datetime, end: datetime
 ) -> list[Availability]:
-    """Per system and for all systems together: 1 − impact minutes / period minutes."""
-    impact = func.sum(_impact_minutes())
-    scope = (incident_scope, col(Incident.business_impact).is_(True))
-    per_system = session.exec(
-        select(col(Incident.system), impact)
-        .where(*scope)
-        .group_by(col(Incident.system))
-        .order_by(col(Incident.system))
-    ).all()
-    total = sum(float(minutes or 0) for _, minutes in per_system)
-    return [Availability(ALL_SYSTEMS, total, period_minutes)] + [
-        Availability(system or "-", float(minutes or 0), period_minutes)
-        for system, minutes in per_system
+    """Per system and for all systems together: 1 − downtime / the window, the downtime on the
+    union of the impact intervals of the incidents in scope (an overlap counts once)."""
+    period_minutes = (end - start).total_seconds() / 60
+    downtime = downtime_seconds(session, incident_scope, start)
+    overall = downtime.pop(ALL_SYSTEMS, 0.0)
+    return [Availability(ALL_SYSTEMS, overall / 60, period_minutes)] + [
+        Availability(system, seconds / 60, period_minutes)
+        for system, seconds in sorted(downtime.items())
     ]
 
 
@@ -366,9 +356,7 @@ def compute(session: Session, window: Window, settings: Settings, *, targets: Ta
         incidents_by_grade={grade: grades.get(Grade(grade), 0) for grade in GRADE_LETTERS}
         | {"ungraded": grades.get(None, 0)},
         money=_money(session, incident_scope),
-        availability=availability(
-            session, incident_scope, (window.end - window.start).total_seconds() / 60
-        ),
+        availability=availability(session, incident_scope, window.start, window.end),
     )
 
 

@@ -19,16 +19,16 @@ from decimal import Decimal
 from typing import Any
 
 from markupsafe import Markup
-from sqlalchemy import ColumnElement, String, and_, case, cast, func, literal, or_
+from sqlalchemy import ColumnElement, and_, case, func, literal, or_
 from sqlmodel import Session, col, select
 
 from incidents import charts
 from incidents.alerts.models import Alert
+from incidents.availability import ALL_SYSTEMS, UNKNOWN, downtime_seconds, impact_began
 from incidents.calendar import Calendar
 from incidents.db import UTCDateTime
 from incidents.grading import Targets
 from incidents.metrics import (
-    ALL_SYSTEMS,
     Durations,
     Metrics,
     Money,
@@ -63,7 +63,6 @@ AGE_BUCKETS: tuple[tuple[int | None, str], ...] = (
     (90, "31-90"),
     (None, "90+"),
 )
-UNKNOWN = "-"
 
 
 @dataclass(frozen=True)
@@ -268,87 +267,20 @@ def union_availability(
     session: Session, start: datetime, end: datetime, target: float, period_minutes: float
 ) -> list[SystemAvailability]:
     """Per system (and for all together): the minutes of the period inside at least one
-    incident's impact interval. An incident's interval starts at its occurrence (else its
-    detection) and lasts its impact_minutes, else until its recovery — the same length
-    metrics.availability adds up — clipped to the period."""
-    period_seconds = (end - start).total_seconds()
-    began = func.coalesce(col(Incident.occurred_at), col(Incident.detected_at))
-    offset = seconds_between(began, literal(start, type_=UTCDateTime))
-    length = func.coalesce(
-        col(Incident.impact_minutes) * 60,
-        seconds_between(col(Incident.recovered_at), began),
-        0,
+    incident's impact interval, clipped to the period — an incident begun before it may still
+    reach into it."""
+    # The incidents of a team are thousands, not millions: every one begun before the end.
+    downtime = downtime_seconds(
+        session,
+        impact_began() < end,
+        start,
+        clip_to_seconds=(end - start).total_seconds(),
     )
-    raw = (
-        select(
-            col(Incident.system).label("system"),
-            offset.label("s"),
-            (offset + length).label("e"),
-        )
-        # Every interval that began before the period's end: one begun long before may still
-        # reach into it (clipped below). The incidents of a team are thousands, not millions.
-        .where(col(Incident.business_impact).is_(True), began < end)
-        .subquery()
-    )
-    clipped = (
-        select(
-            raw.c.system,
-            case((raw.c.s < 0, 0.0), else_=raw.c.s).label("s"),
-            case((raw.c.e > period_seconds, period_seconds), else_=raw.c.e).label("e"),
-        )
-        .where(raw.c.e > 0, raw.c.s < period_seconds)
-        .subquery()
-    )
-    per_system = _union_seconds(session, clipped, by_system=True)
-    overall = _union_seconds(session, clipped, by_system=False)
-    return [
-        SystemAvailability(ALL_SYSTEMS, overall.get(ALL_SYSTEMS, 0.0) / 60, period_minutes, target)
-    ] + [
+    overall = downtime.pop(ALL_SYSTEMS, 0.0)
+    return [SystemAvailability(ALL_SYSTEMS, overall / 60, period_minutes, target)] + [
         SystemAvailability(system, seconds / 60, period_minutes, target)
-        for system, seconds in sorted(per_system.items())
+        for system, seconds in sorted(downtime.items())
     ]
-
-
-def _union_seconds(session: Session, intervals: Any, *, by_system: bool) -> dict[str, float]:
-    """Gaps and islands: an interval starting after every earlier one (by start) ended opens a
-    new island; each island spans from its first start to its latest end."""
-    group = (
-        func.coalesce(intervals.c.system, UNKNOWN)
-        if by_system
-        else cast(literal(ALL_SYSTEMS), String)
-    )
-    ordered = (intervals.c.s, intervals.c.e)
-    reached = (
-        select(
-            group.label("grp"),
-            intervals.c.s,
-            intervals.c.e,
-            func.max(intervals.c.e)
-            .over(partition_by=group, order_by=ordered, rows=(None, -1))
-            .label("reached"),
-        )
-        .where(intervals.c.e > intervals.c.s)
-        .subquery()
-    )
-    opens = case((or_(reached.c.reached.is_(None), reached.c.s > reached.c.reached), 1), else_=0)
-    islands = select(
-        reached.c.grp,
-        reached.c.s,
-        reached.c.e,
-        func.sum(opens)
-        .over(partition_by=reached.c.grp, order_by=(reached.c.s, reached.c.e), rows=(None, 0))
-        .label("island"),
-    ).subquery()
-    spans = (
-        select(
-            islands.c.grp,
-            (func.max(islands.c.e) - func.min(islands.c.s)).label("seconds"),
-        )
-        .group_by(islands.c.grp, islands.c.island)
-        .subquery()
-    )
-    rows = session.exec(select(spans.c.grp, func.sum(spans.c.seconds)).group_by(spans.c.grp)).all()
-    return {str(grp): float(seconds or 0) for grp, seconds in rows}
 
 
 # --- alert noise --------------------------------------------------------------------------------

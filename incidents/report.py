@@ -135,7 +135,6 @@ def build(
     calendar = settings.calendar
     window = Window.of_week(week, calendar)
     year = Window.year_to_date(week, calendar)
-    year_minutes = (year.end - year.start).total_seconds() / 60
     events = session.exec(
         select(Incident)
         .where(Incident.in_week(week, calendar))
@@ -147,7 +146,7 @@ def build(
         follow_up_minutes=settings.follow_up_minutes,
         metrics=compute(session, window, settings, targets=targets),
         previous=compute(session, window.previous(calendar), settings, targets=targets),
-        year_availability=availability(session, year.incidents(calendar), year_minutes),
+        year_availability=availability(session, year.incidents(calendar), year.start, year.end),
         figures=figures_of(session, week),
         previous_figures=figures_of(session, week.shifted(-1)),
         events=list(events),
