@@ -59,6 +59,7 @@ INCIDENT_COLUMNS = (
     "id",
     "title",
     "system",
+    "team",
     "grade",
     "status",
     "occurred_at",

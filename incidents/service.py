@@ -38,6 +38,7 @@ class IncidentFilter:
     detected_to: datetime | None = None
     grade: Grade | None = None
     system: str | None = None
+    team: str | None = None
     status: IncidentStatus | None = None
     text: str | None = None
 
@@ -357,6 +358,8 @@ def incident_conditions(criteria: IncidentFilter, calendar: Calendar) -> list[An
         conditions.append(col(Incident.grade) == criteria.grade)
     if criteria.system is not None:
         conditions.append(col(Incident.system) == criteria.system)
+    if criteria.team is not None:
+        conditions.append(col(Incident.team) == criteria.team)
     if criteria.status is not None:
         conditions.append(col(Incident.status) == criteria.status)
     if criteria.text:

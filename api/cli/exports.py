@@ -11,7 +11,7 @@ import typer
 
 from api.cli.context import open_session, reported
 from api.routes.alerts import AlertQuery
-from api.routes.exports import alert_filter, incident_filter
+from api.routes.exports import alert_filter
 from api.routes.incidents import IncidentQuery
 from incidents import exports
 from incidents.exports import Export, ExportFormat
@@ -54,16 +54,17 @@ def export_incidents(
     to: To = None,
     grade: Annotated[str | None, typer.Option(help="A–D")] = None,
     system: str | None = None,
+    team: Annotated[str | None, typer.Option(help="责任团队")] = None,
     status: str | None = None,
     q: Annotated[str | None, typer.Option("--q", help="text in title, description…")] = None,
 ) -> None:
     """Incidents, newest first, as the list filters them."""
     calendar = get_settings().calendar
     values = {"week": week, "from": from_, "to": to, "grade": grade, "system": system}
-    values |= {"status": status, "q": q}
+    values |= {"team": team, "status": status, "q": q}
     with reported():
         query = IncidentQuery.model_validate({k: v for k, v in values.items() if v is not None})
-        export = exports.incidents_export(incident_filter(query, calendar), calendar)
+        export = exports.incidents_export(query.criteria(calendar), calendar)
     _write(export, fmt, output)
 
 

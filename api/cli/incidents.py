@@ -119,6 +119,7 @@ def list_incidents(
     week: Annotated[str | None, typer.Option(help="a date inside it, or 2023-W37")] = None,
     grade: Annotated[Grade | None, typer.Option()] = None,
     system: Text = None,
+    team: Annotated[str | None, typer.Option(help="责任团队")] = None,
     status: Annotated[IncidentStatus | None, typer.Option()] = None,
     q: Annotated[str | None, typer.Option("-q", help="text in title, description, 处置")] = None,
     limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
@@ -133,6 +134,7 @@ def list_incidents(
         week=chosen_week,
         grade=grade,
         system=system,
+        team=team,
         status=status,
         text=q,
     )

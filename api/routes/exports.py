@@ -23,7 +23,7 @@ from api.deps import CalendarDep, ViewerDep
 from api.routes.action_items import OVERDUE_HELP
 from api.routes.alerts import AlertQuery
 from api.routes.incidents import IncidentQuery
-from incidents import exports, service
+from incidents import exports
 from incidents.alerts.service import AlertFilter
 from incidents.calendar import Calendar
 from incidents.exports import Export, ExportFormat
@@ -33,18 +33,6 @@ router = APIRouter(prefix="/export", tags=["exports"])
 FormatQuery = Annotated[
     ExportFormat, Query(alias="format", description="csv (UTF-8 with BOM) or xlsx")
 ]
-
-
-def incident_filter(query: IncidentQuery, calendar: Calendar) -> service.IncidentFilter:
-    return service.IncidentFilter(
-        week=calendar.parse_week(query.week) if query.week is not None else None,
-        detected_from=query.from_,
-        detected_to=query.to,
-        grade=query.grade,
-        system=query.system,
-        status=query.status,
-        text=query.q,
-    )
 
 
 def alert_filter(query: AlertQuery) -> AlertFilter:
@@ -94,7 +82,7 @@ def export_incidents(
     fmt: FormatQuery = ExportFormat.csv,
 ) -> Response:
     """Every incident the list would show for these filters, newest first, one file."""
-    export = exports.incidents_export(incident_filter(query, calendar), calendar)
+    export = exports.incidents_export(query.criteria(calendar), calendar)
     return download(request.app.state.engine, export, fmt, calendar)
 
 

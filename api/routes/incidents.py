@@ -6,6 +6,7 @@ from pydantic import BaseModel, Field
 from api.deps import MAX_ID, CalendarDep, Id, OncallDep, PageDep, PolicyDep, SessionDep, ViewerDep
 from api.pagination import ListPage
 from incidents import action_items, audit, postmortems, service, similar
+from incidents.calendar import Calendar
 from incidents.models import (
     ActionItem,
     ActionItemCreate,
@@ -41,8 +42,21 @@ class IncidentQuery(BaseModel):
     to: QueryMoment | None = None
     grade: Grade | None = None
     system: str | None = Field(None, max_length=100)
+    team: str | None = Field(None, max_length=100, description="责任团队")
     status: IncidentStatus | None = None
     q: str | None = Field(None, max_length=200)
+
+    def criteria(self, calendar: Calendar) -> service.IncidentFilter:
+        return service.IncidentFilter(
+            week=calendar.parse_week(self.week) if self.week is not None else None,
+            detected_from=self.from_,
+            detected_to=self.to,
+            grade=self.grade,
+            system=self.system,
+            team=self.team,
+            status=self.status,
+            text=self.q,
+        )
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=IncidentPublic)
@@ -66,18 +80,8 @@ def list_incidents(
     calendar: CalendarDep,
     policy: PolicyDep,
 ) -> ListPage[IncidentPublic]:
-    week = calendar.parse_week(query.week) if query.week is not None else None
-    criteria = service.IncidentFilter(
-        week=week,
-        detected_from=query.from_,
-        detected_to=query.to,
-        grade=query.grade,
-        system=query.system,
-        status=query.status,
-        text=query.q,
-    )
     items, total = service.list_incidents(
-        session, criteria, calendar, limit=page.limit, offset=page.offset
+        session, query.criteria(calendar), calendar, limit=page.limit, offset=page.offset
     )
     return ListPage.of(([IncidentPublic.of(item, policy) for item in items], total), page)
 

@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.responses import Response
 
-from api.routes.exports import download, incident_filter
+from api.routes.exports import download
 from api.routes.incidents import IncidentQuery
 from api.web.alerts import FILTERS
 from api.web.auth import PageActor
@@ -30,18 +30,20 @@ def export_incidents(
     week: str = "",
     grade: str = "",
     system: str = "",
+    team: str = "",
     status: str = "",
     q: str = Query("", max_length=200),
     format: ExportFormat = ExportFormat.csv,
 ) -> Response:
     # The page's form sends every field, the unused ones empty.
-    typed = {"week": week, "grade": grade, "system": system, "status": status, "q": q}
+    typed = {"week": week, "grade": grade, "system": system, "team": team}
+    typed |= {"status": status, "q": q}
     try:
         query = IncidentQuery.model_validate({k: v.strip() for k, v in typed.items() if v.strip()})
     except ValidationError as exc:
         raise RequestValidationError(exc.errors()) from exc
     calendar = request.app.state.calendar
-    export = exports.incidents_export(incident_filter(query, calendar), calendar)
+    export = exports.incidents_export(query.criteria(calendar), calendar)
     return download(request.app.state.engine, export, format, calendar)
 
 

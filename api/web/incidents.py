@@ -125,6 +125,7 @@ def incident_list(
     week: str = "",
     grade: str = "",
     system: str = "",
+    team: str = "",
     status: str = "",
     q: str = Query("", max_length=200),
     page: int = Query(1, ge=1, le=200_000),
@@ -144,13 +145,15 @@ def incident_list(
         week=chosen_week,
         grade=Grade(grade) if grade and "grade" not in errors else None,
         system=system.strip() or None,
+        team=team.strip() or None,
         status=IncidentStatus(status) if status and "status" not in errors else None,
         text=q.strip() or None,
     )
     items, total = service.list_incidents(
         session, criteria, _calendar(request), limit=PAGE_ROWS, offset=page_offset(page)
     )
-    filters = {"week": week, "grade": grade, "system": system, "status": status, "q": q}
+    filters = {"week": week, "grade": grade, "system": system, "team": team}
+    filters |= {"status": status, "q": q}
     kept = {name: value for name, value in filters.items() if value}
 
     return render(

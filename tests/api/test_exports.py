@@ -162,3 +162,24 @@ def test_action_items_export_by_owner_with_dates_as_excel_dates(client: TestClie
     header, row = read_xlsx(xlsx.content)
     assert row[header.index("due_date")] == datetime.combine(due, time())
     assert row[header.index("title")] == "到账通知字段变更监控"
+
+
+def test_the_team_filters_the_list_the_export_and_the_shell(
+    cli_database, client: TestClient, auth, tmp_path: Path
+) -> None:
+    file_incident(client, auth[Role.oncall], team="存管组")
+    file_incident(client, auth[Role.oncall], title="网联快捷支付成功率下跌", system="收单")
+    viewer = auth[Role.viewer]
+
+    listed = client.get("/api/v1/incidents", params={"team": "存管组"}, headers=viewer).json()
+    assert [item["team"] for item in listed["items"]] == ["存管组"]
+    rows = read_csv(client.get("/api/v1/export/incidents?team=存管组", headers=viewer).content)
+    assert [row["system"] for row in rows] == ["中信存管"]
+    output = tmp_path / "team.csv"
+    result = runner.invoke(app, ["export", "incidents", "-o", str(output), "--team", "无此团队"])
+    assert result.exit_code == 0, result.output
+    assert read_csv(output.read_bytes()) == []
+    listed_in_shell = runner.invoke(app, ["incident", "list", "--team", "存管组"])
+    assert listed_in_shell.exit_code == 0, listed_in_shell.output
+    assert "中信存管" in listed_in_shell.output
+    assert "收单" not in listed_in_shell.output

@@ -37,6 +37,19 @@ def test_the_incident_list_downloads_what_it_filters(client, sign_in, auth) -> N
     assert client.get("/incidents/export?grade=E").status_code == 422
 
 
+def test_the_incident_list_filters_by_team_and_its_download_keeps_it(client, sign_in, auth) -> None:
+    file_incident(client, auth[Role.oncall], team="存管组")
+    file_incident(client, auth[Role.oncall], title="网联快捷支付成功率下跌", system="收单")
+    sign_in(Role.viewer)
+    page = client.get("/incidents?team=存管组&lang=zh").text
+    assert 'name="team" value="存管组"' in page
+    assert "中信存管" in page
+    assert "网联快捷支付成功率下跌" not in page
+    csv_link, _ = links(page, "/incidents/export")
+    rows = list(csv.DictReader(io.StringIO(client.get(csv_link).content.decode("utf-8-sig"))))
+    assert [row["team"] for row in rows] == ["存管组"]
+
+
 def test_the_inbox_downloads_its_tab(client, sign_in, alert_webhook) -> None:
     client.post(alert_webhook, content=am_delivery("one", title="履约 接口错误率高于1%"))
     sign_in(Role.viewer)
