@@ -1,13 +1,14 @@
 """DingTalk 钉钉 custom robot (自定义机器人): a markdown message, 加签 in the query string."""
 
 from datetime import datetime
+from typing import Any
 
 import httpx
 
 from incidents.outbox import neutralise
 from notifiers.answers import coded_outcome, json_request
 from notifiers.credentials import require_http_url
-from notifiers.message import ChannelConfig, DeliveryOutcome, Message
+from notifiers.message import ChannelConfig, DeliveryOutcome, Mention, Message
 from notifiers.signing import check_secret, epoch_millis, hmac_sha256_b64
 from notifiers.text import link_line, one_line, truncate, utf8_len
 
@@ -48,9 +49,16 @@ class DingTalk:
             url = url.copy_set_param("sign", sign(config.secret, timestamp))
         title = one_line(message.title)
         link = link_line(message.url)
+        at, at_text = _at(message.mentions)
         text = f"### {neutralise(title)}\n\n{message.markdown}"
-        text = truncate(text, MAX_TEXT_BYTES - utf8_len(link), utf8_len) + link
-        payload = {"msgtype": "markdown", "markdown": {"title": title, "text": text}}
+        room = MAX_TEXT_BYTES - utf8_len(link) - utf8_len(at_text)
+        text = truncate(text, room, utf8_len) + link + at_text
+        payload: dict[str, Any] = {
+            "msgtype": "markdown",
+            "markdown": {"title": title, "text": text},
+        }
+        if at is not None:
+            payload["at"] = at
         return [json_request(url, payload)]
 
     def parse(self, response: httpx.Response) -> DeliveryOutcome:
@@ -61,3 +69,14 @@ class DingTalk:
             message_fields=("errmsg",),
             retry_codes=RETRY_CODES,
         )
+
+
+def _at(mentions: tuple[Mention, ...]) -> tuple[dict[str, Any] | None, str]:
+    """The `at` object and the closing `@…` line: DingTalk rings a person only when the body
+    names them with @ too. By mobile where known (any custom robot can), else by userId."""
+    mobiles = [m.mobile for m in mentions if m.mobile]
+    user_ids = [m.dingtalk for m in mentions if m.dingtalk and not m.mobile]
+    if not mobiles and not user_ids:
+        return None, ""
+    at = {"atMobiles": mobiles, "atUserIds": user_ids, "isAtAll": False}
+    return at, "\n\n" + " ".join(f"@{who}" for who in [*mobiles, *user_ids])

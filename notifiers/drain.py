@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from incidents.db import utcnow
 from incidents.outbox import Channel, Notification, NotificationStatus
 from notifiers.delivery import send
-from notifiers.message import ChannelConfig, DeliveryOutcome, Message
+from notifiers.message import ChannelConfig, DeliveryOutcome, Mention, Message
 
 MAX_ATTEMPTS = 8
 FIRST_RETRY = timedelta(seconds=30)
@@ -118,6 +118,7 @@ def deliver_due(
                     url=absolute_url(notification.url, public_url),
                     event=notification.event,
                     idempotency_key=f"stabilog-notification-{notification.id}",
+                    mentions=tuple(Mention.of(stored) for stored in notification.mentions or []),
                 )
                 config = ChannelConfig(kind=channel.kind, url=channel.url, secret=channel.secret)
                 outcome = send(message, config, client=client, now=now)

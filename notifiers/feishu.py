@@ -12,7 +12,7 @@ import httpx
 
 from notifiers.answers import coded_outcome, json_bytes, json_request
 from notifiers.credentials import require_http_url
-from notifiers.message import ChannelConfig, DeliveryOutcome, Message
+from notifiers.message import ChannelConfig, DeliveryOutcome, Mention, Message
 from notifiers.signing import check_secret, epoch_seconds, hmac_sha256_b64
 from notifiers.text import LINK_LABEL, headings_to_bold, json_len, one_line, truncate
 
@@ -53,8 +53,9 @@ class Feishu:
         if config.secret:
             timestamp = str(epoch_seconds(now))
             payload = {"timestamp": timestamp, "sign": sign(config.secret, timestamp), **payload}
-        room = MAX_BODY_BYTES - len(json_bytes(payload))
-        content = truncate(headings_to_bold(message.markdown, "**"), room, json_len)
+        mentioned = _at(message.mentions)
+        room = MAX_BODY_BYTES - len(json_bytes(payload)) - json_len(mentioned)
+        content = truncate(headings_to_bold(message.markdown, "**"), room, json_len) + mentioned
         payload["card"] = _card(message, content)["card"]
         return [json_request(config.url, payload)]
 
@@ -86,3 +87,14 @@ def _card(message: Message, content: str) -> dict[str, Any]:
     }
     card = {"config": {"wide_screen_mode": True}, "header": header, "elements": elements}
     return {"msg_type": "interactive", "card": card}
+
+
+def _at(mentions: tuple[Mention, ...]) -> str:
+    """Card markdown's mentions: `<at id=…></at>` by open_id / user_id, else by e-mail (the
+    card's other way to name a person); a mobile cannot be mentioned on Feishu."""
+    tags = [
+        f"<at id={m.feishu}></at>" if m.feishu else f"<at email={m.email}></at>"
+        for m in mentions
+        if m.feishu or m.email
+    ]
+    return "\n" + " ".join(tags) if tags else ""

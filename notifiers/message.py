@@ -15,6 +15,24 @@ import httpx
 
 
 @dataclass(frozen=True)
+class Mention:
+    """A person the robot @-mentions so their phone rings; each channel uses what it can."""
+
+    name: str
+    mobile: str | None = None
+    email: str | None = None
+    dingtalk: str | None = None  # DingTalk userId
+    wecom: str | None = None  # WeCom userid
+    feishu: str | None = None  # Feishu open_id / user_id
+
+    @classmethod
+    def of(cls, stored: dict[str, str]) -> "Mention":
+        """From an outbox row's `mentions` entry (`RotaMember.mention()`); unknown keys ignored."""
+        known = ("mobile", "email", "dingtalk", "wecom", "feishu")
+        return cls(name=stored.get("name", ""), **{key: stored.get(key) for key in known})
+
+
+@dataclass(frozen=True)
 class Message:
     """One notification, independent of the channel it goes to.
 
@@ -28,6 +46,7 @@ class Message:
     url: str | None = None
     event: str = "generic"
     idempotency_key: str = ""
+    mentions: tuple[Mention, ...] = ()
 
 
 @dataclass(frozen=True)
