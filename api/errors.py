@@ -1,64 +1,119 @@
-"""Domain errors and oversized bodies as HTTP answers: 4xx naming the field, never a 500."""
+"""Domain errors and oversized bodies as HTTP answers: 4xx naming the field, never a 500.
+
+Every refusal carries its `code` (and `params`) from `incidents.messages`; its `msg` is worded in
+the language `Accept-Language` prefers: Chinese when a zh tag is preferred, English otherwise (an
+API client that asks for nothing gets the English it always had).
+"""
 
 import json
 import re
+from typing import Any
 
 from fastapi import FastAPI, Request, status
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
+from api.web.i18n import field_label
 from incidents.alerts.event import PayloadError, check_text
 from incidents.errors import Forbidden, Invalid, NotFound
+from incidents.messages import Lang, Message, from_pydantic
+
+UNCODED = "invalid"  # the code of a refusal still worded as plain English text
+
+
+def accepted_lang(header: str | None) -> Lang:
+    """zh when the most preferred language of an Accept-Language header is Chinese, else en;
+    of equal weights the first listed is preferred."""
+    preferred: list[tuple[float, int, str]] = []
+    for position, item in enumerate((header or "").split(",")):
+        tag, _, weight = item.strip().partition(";")
+        try:
+            quality = float(weight.strip().removeprefix("q=")) if weight else 1.0
+        except ValueError:
+            continue
+        if tag and quality > 0:
+            preferred.append((quality, -position, tag.strip().lower()))
+    return "zh" if preferred and max(preferred)[2].startswith("zh") else "en"
+
+
+def request_lang(request: Request) -> Lang:
+    return accepted_lang(request.headers.get("accept-language"))
+
+
+def worded(message: str, lang: Lang) -> dict[str, Any]:
+    """A refusal's msg in `lang` with its code and parameters."""
+    if isinstance(message, Message):
+        text = message.text(lang, field_label(lang))
+        return {"msg": text, "code": message.code, "params": message.json_params()}
+    return {"msg": message, "code": UNCODED, "params": {}}
+
+
+def _refusal(request: Request, message: str, status_code: int) -> JSONResponse:
+    """A refusal of the whole request: its words as `detail`, beside its code."""
+    words = worded(message, request_lang(request))
+    body = {"detail": words["msg"], "code": words["code"], "params": words["params"]}
+    return JSONResponse(body, status_code=status_code)
 
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(NotFound)
     async def not_found(request: Request, exc: NotFound) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_404_NOT_FOUND)
+        return _refusal(request, exc.message, status.HTTP_404_NOT_FOUND)
 
     @app.exception_handler(Invalid)
     async def invalid(request: Request, exc: Invalid) -> JSONResponse:
         # Shaped like FastAPI's own validation errors so clients read one format.
         # Every part an `Incomplete` names is an entry of its own, each on its field.
+        lang = request_lang(request)
         detail = [
-            {"loc": ["body", field], "msg": message, "type": "value_error"}
+            {"loc": ["body", field], "type": "value_error", **worded(message, lang)}
             for field, message in exc.problems
         ]
         return JSONResponse({"detail": detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
+    @app.exception_handler(RequestValidationError)
+    async def unreadable(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's own answer, each error given our code and, asked for Chinese, Chinese words.
+        lang = request_lang(request)
+        detail = []
+        for error in exc.errors():
+            message = from_pydantic(error)
+            entry = {**error, "code": message.code, "params": message.json_params()}
+            if lang != "en":
+                entry["msg"] = message.text(lang, field_label(lang))
+            detail.append(entry)
+        return JSONResponse(
+            {"detail": jsonable_encoder(detail)},
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        )
+
     @app.exception_handler(Forbidden)
     async def forbidden(request: Request, exc: Forbidden) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_403_FORBIDDEN)
+        return _refusal(request, exc.message, status.HTTP_403_FORBIDDEN)
 
     @app.exception_handler(IntegrityError)
     async def conflict(request: Request, exc: IntegrityError) -> JSONResponse:
         # Two writers raced for the same unique value; the loser's transaction rolled back whole.
-        return JSONResponse(
-            {"detail": "conflicting concurrent change; nothing was written, try again"},
-            status_code=status.HTTP_409_CONFLICT,
-        )
+        return _refusal(request, Message("conflict"), status.HTTP_409_CONFLICT)
 
     @app.exception_handler(DataError)
     async def unstorable(request: Request, exc: DataError) -> JSONResponse:
         # A value the database refuses although it passed validation: PostgreSQL stores no NUL
         # character in text, and a number may exceed a column's range. Bad input, so a 422; the
         # driver's message is not echoed, since it quotes the statement's parameters.
+        message = Message("unstorable")
         detail = [
-            {
-                "loc": ["body"],
-                "msg": "a value cannot be stored: no NUL characters, numbers within range",
-                "type": "value_error",
-            }
+            {"loc": ["body"], "type": "value_error", **worded(message, request_lang(request))}
         ]
         return JSONResponse({"detail": detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
     @app.exception_handler(OperationalError)
     async def unavailable(request: Request, exc: OperationalError) -> JSONResponse:
-        return JSONResponse(
-            {"detail": "the database is unavailable or busy; nothing was written, try again"},
-            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
-            headers={"Retry-After": "1"},
-        )
+        answer = _refusal(request, Message("unavailable"), status.HTTP_503_SERVICE_UNAVAILABLE)
+        answer.headers["Retry-After"] = "1"
+        return answer
 
 
 class BodySizeLimit:
@@ -140,9 +195,11 @@ class RefuseUnstorableText:
         if not message.get("more_body") and _UNSTORABLE_ESCAPE.search(body):
             problem = _unstorable(body)
             if problem is not None:
-                detail = [
-                    {"loc": ["body", problem.field], "msg": problem.message, "type": "value_error"}
-                ]
+                lang = accepted_lang(
+                    dict(scope["headers"]).get(b"accept-language", b"").decode("latin-1")
+                )
+                words = worded(problem.message, lang)
+                detail = [{"loc": ["body", problem.field], "type": "value_error", **words}]
                 response = JSONResponse(
                     {"detail": detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT
                 )

@@ -1,7 +1,14 @@
-"""Domain errors; the web layer maps them to HTTP status codes, the CLI to messages."""
+"""Domain errors; the web layer maps them to HTTP status codes, the CLI to messages.
+
+A refusal carries a code and parameters (`incidents.messages`), so each reader words it in its
+own language; `str(exc)` and `.message` stay the English wording older callers read.
+"""
 
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
+from typing import Any
+
+from incidents.messages import Message, coded, not_found
 
 
 class DomainError(Exception):
@@ -10,22 +17,40 @@ class DomainError(Exception):
 
 class NotFound(DomainError):
     def __init__(self, what: str, ident: object) -> None:
-        super().__init__(f"{what} {ident} not found")
+        self.message = not_found(what, ident)
+        super().__init__(str(self.message))
         self.what = what
         self.ident = ident
 
 
 class Invalid(DomainError):
-    """Input that parsed but breaks a rule; `field` names the offending field."""
+    """Input that parsed but breaks a rule; `field` names the offending field.
 
-    def __init__(self, field: str, message: str) -> None:
+    `Invalid("ends_at", code="not_before", params={"other": "starts_at"})` is worded by the
+    catalogue; a plain `message` (an older caller's English) is shown as it is."""
+
+    def __init__(
+        self,
+        field: str,
+        message: str | None = None,
+        *,
+        code: str | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> None:
+        if code is not None:
+            message = Message(code, {**(params or {}), "field": field}, message)
+        elif message is None:
+            raise ValueError("an Invalid has a message or a code")
+        else:
+            message = coded(field, message)  # a Message made elsewhere names this field
         super().__init__(f"{field}: {message}")
         self.field = field
-        self.message = message
+        self.message: str = message
 
     @property
     def problems(self) -> tuple[tuple[str, str], ...]:
-        """Every refused field with its message: this one, or each part of an `Incomplete`."""
+        """Every refused field with its message: this one, or each part of an `Incomplete`.
+        A coded message is a `Message` naming its field."""
         return ((self.field, self.message),)
 
 
@@ -36,9 +61,9 @@ class Incomplete(Invalid):
     def __init__(self, problems: Sequence[tuple[str, str]]) -> None:
         if not problems:
             raise ValueError("an Incomplete names at least one missing part")
-        super().__init__(*problems[0])
+        self._problems = tuple((field, coded(field, message)) for field, message in problems)
+        super().__init__(*self._problems[0])
         self.args = ("; ".join(f"{field}: {message}" for field, message in problems),)
-        self._problems = tuple(problems)
 
     @property
     def problems(self) -> tuple[tuple[str, str], ...]:
@@ -46,14 +71,18 @@ class Incomplete(Invalid):
 
 
 class Forbidden(DomainError):
-    """The caller is known but may not do this."""
+    """The caller is known but may not do this; `message` may be a coded Message."""
+
+    @property
+    def message(self) -> str:
+        return self.args[0] if self.args and isinstance(self.args[0], str) else str(self)
 
 
 def refuse_clearing(changes: Mapping[str, object], required: Collection[str]) -> None:
     """A PATCH may clear an optional field with null, never one of `required`."""
     for name, value in changes.items():
         if value is None and name in required:
-            raise Invalid(name, "cannot be cleared")
+            raise Invalid(name, code="cannot_clear")
 
 
 class ConfigFileError(ValueError):

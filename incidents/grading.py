@@ -8,7 +8,7 @@ import re
 import tomllib
 from calendar import monthrange
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 from difflib import get_close_matches
@@ -20,6 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from incidents.errors import ConfigFileError, read_config_file
+from incidents.messages import hit_lines
 
 GRADES = ("A", "B", "C", "D")
 # The mildest grade has no rules of its own: it is every business impact no other grade claims.
@@ -96,16 +97,30 @@ class Circumstances:
         return max(0, (self.as_of - facts.occurred_at) // timedelta(minutes=1))
 
 
+# A rule that fired, as stored in incident.grade_hits and worded by incidents.messages, e.g.
+# {"rule": "failed_min", "value": 1200, "limit": 1000, "grade": "B"}.
+Hit = dict[str, Any]
+
+
 @dataclass(frozen=True)
 class GradeResult:
     grade: str | None  # None: no business impact, an ungraded stability event
-    reasons: tuple[str, ...]  # the rules that fired, e.g. ("failed 545 ≥ 100 → C",)
+    reasons: tuple[str, ...]  # the rules that fired in English, e.g. ("failed 545 ≥ 100 → C",)
     # Names of the regulatory triggers that fired (ticked or computed), in the policy's order.
     triggers: tuple[str, ...] = ()
+    # The same rules as data, each worded per language where shown (the reasons are their English).
+    hits: tuple[Hit, ...] = field(default=(), compare=False)
+
+    @classmethod
+    def of_hits(
+        cls, grade: str | None, hits: list[Hit], triggers: tuple[str, ...] = ()
+    ) -> "GradeResult":
+        reasons = tuple(hit_lines(grade, hits, "en")) if hits else ()
+        return cls(grade=grade, reasons=reasons, triggers=triggers, hits=tuple(hits))
 
     @property
     def reason_text(self) -> str:
-        return "; ".join(self.reasons) if self.grade is not None else "no business impact"
+        return "; ".join(hit_lines(self.grade, [], "en") if self.grade is None else self.reasons)
 
 
 @dataclass(frozen=True)
@@ -148,58 +163,51 @@ class PolicyError(ConfigFileError):
     """A grading policy file that cannot be used."""
 
 
-def _format_number(number: Number) -> str:
+def _stored(number: Number) -> int | str:
+    """A number as a hit keeps it in JSON: whole numbers as numbers, fen exactly, as text."""
     if isinstance(number, Decimal) and number != number.to_integral_value():
-        return f"{number:,f}"
-    return f"{int(number):,}"
+        return str(number)
+    return int(number)
 
 
 @dataclass(frozen=True)
 class _Threshold:
     """One kind of "measure ≥ limit" rule a grade may set in the policy file."""
 
-    key: str
-    template: str  # the reason, with {value} and {limit}
+    key: str  # also the hit's rule, worded by incidents.messages
     allows_fraction: bool  # money may have fen; counts and minutes are whole
     measure: Callable[[ImpactFacts], Number | None]  # None: unknown or not applicable
     # Minutes of impact: at a business peak they count more (÷ the peak factor).
     in_time: bool = False
 
-    def describe_if_fired(
+    def hit_if_fired(
         self, facts: ImpactFacts, limit: Number, peak_factor: Decimal | None
-    ) -> str | None:
+    ) -> Hit | None:
         value = self.measure(facts)
         if value is None:
             return None
-        shown = _format_number(value)
+        hit: Hit = {"rule": self.key, "value": _stored(value), "limit": _stored(limit)}
         if self.in_time and peak_factor is not None:
             value = Decimal(value) / peak_factor
-            shown = f"{shown} at peak (÷{peak_factor} = {_format_number(value)})"
+            hit.update(peak_factor=str(peak_factor), counted=str(value))
         if value < limit:
             return None
-        return self.template.format(value=shown, limit=_format_number(limit))
+        return hit
 
 
 # In the order their reasons are listed when several fire for one grade.
 _THRESHOLDS = (
-    _Threshold("failed_min", "failed {value} ≥ {limit}", False, lambda f: f.failed_count),
-    _Threshold(
-        "amount_involved_cny_min",
-        "amount ¥{value} ≥ ¥{limit}",
-        True,
-        lambda f: f.amount_involved_cny,
-    ),
-    _Threshold("net_loss_cny_min", "net loss ¥{value} ≥ ¥{limit}", True, lambda f: f.net_loss_cny),
+    _Threshold("failed_min", False, lambda f: f.failed_count),
+    _Threshold("amount_involved_cny_min", True, lambda f: f.amount_involved_cny),
+    _Threshold("net_loss_cny_min", True, lambda f: f.net_loss_cny),
     _Threshold(
         "core_impact_minutes_min",
-        "core impact {value} min ≥ {limit}",
         False,
         lambda f: f.known_impact_minutes if f.core_system else None,
         in_time=True,
     ),
     _Threshold(
         "noncore_impact_minutes_min",
-        "non-core impact {value} min ≥ {limit}",
         False,
         lambda f: None if f.core_system else f.known_impact_minutes,
         in_time=True,
@@ -217,21 +225,20 @@ class _GradeRules:
     grade: str
     limits: tuple[tuple[_Threshold, Number], ...]  # in _THRESHOLDS order
 
-    def reasons_fired(self, facts: ImpactFacts, peak_factor: Decimal | None) -> list[str]:
-        reasons = []
+    def hits_fired(self, facts: ImpactFacts, peak_factor: Decimal | None) -> list[Hit]:
+        hits = []
         for threshold, limit in self.limits:
-            reason = threshold.describe_if_fired(facts, limit, peak_factor)
-            if reason is not None:
-                reasons.append(f"{reason} → {self.grade}")
-        return reasons
+            hit = threshold.hit_if_fired(facts, limit, peak_factor)
+            if hit is not None:
+                hits.append({**hit, "grade": self.grade})
+        return hits
 
 
 @dataclass(frozen=True)
 class _Condition:
     """What makes a regulatory trigger fire by itself: a measure strictly over a limit."""
 
-    key: str
-    template: str
+    key: str  # also the rule of the hit it makes, worded by incidents.messages
     measure: Callable[[ImpactFacts, Circumstances], Number | None]
 
 
@@ -240,23 +247,12 @@ _CONDITIONS = {
     for condition in (
         _Condition(
             "core_interruption_minutes_over",
-            "core interruption {value} min > {limit}",
             lambda f, c: c.minutes_down(f) if f.core_system else None,
         ),
-        _Condition(
-            "interruption_minutes_over",
-            "interruption {value} min > {limit}",
-            lambda f, c: c.minutes_down(f),
-        ),
-        _Condition("failed_over", "failed {value} > {limit}", lambda f, c: f.failed_count),
-        _Condition(
-            "failed_transactions_over",
-            "failed transactions {value} > {limit}",
-            lambda f, c: f.failed_transactions,
-        ),
-        _Condition(
-            "net_loss_cny_over", "net loss ¥{value} > ¥{limit}", lambda f, c: f.net_loss_cny
-        ),
+        _Condition("interruption_minutes_over", lambda f, c: c.minutes_down(f)),
+        _Condition("failed_over", lambda f, c: f.failed_count),
+        _Condition("failed_transactions_over", lambda f, c: f.failed_transactions),
+        _Condition("net_loss_cny_over", lambda f, c: f.net_loss_cny),
     )
 }
 
@@ -269,14 +265,15 @@ class Trigger:
     title: str
     condition: tuple[_Condition, Number] | None = None
 
-    def fired_by_facts(self, facts: ImpactFacts, circumstances: Circumstances) -> str | None:
+    def fired_by_facts(self, facts: ImpactFacts, circumstances: Circumstances) -> Hit | None:
+        """The condition's measure over its limit, or None."""
         if self.condition is None:
             return None
         condition, limit = self.condition
         value = condition.measure(facts, circumstances)
         if value is None or value <= limit:
             return None
-        return condition.template.format(value=_format_number(value), limit=_format_number(limit))
+        return {"rule": condition.key, "value": _stored(value), "limit": _stored(limit)}
 
 
 @dataclass(frozen=True)
@@ -287,9 +284,9 @@ class Escalation:
     open_minutes: int
     core_system: bool | None  # None: any system
 
-    def reason_if_fired(
+    def hit_if_fired(
         self, facts: ImpactFacts, circumstances: Circumstances, peak_factor: Decimal | None
-    ) -> str | None:
+    ) -> Hit | None:
         if self.core_system is not None and facts.core_system != self.core_system:
             return None
         minutes = circumstances.open_minutes(facts)
@@ -298,13 +295,16 @@ class Escalation:
         counted: Number = minutes if peak_factor is None else Decimal(minutes) / peak_factor
         if counted < self.open_minutes:
             return None
-        where = {True: "core ", False: "non-core ", None: ""}[self.core_system]
         at = circumstances.as_of.astimezone(circumstances.tz)
-        peak = "" if peak_factor is None else f" at peak (÷{peak_factor})"
-        return (
-            f"{where}not recovered after {self.open_minutes} min (open {minutes} min{peak}"
-            f" at {at:%m-%d %H:%M}) → at least {self.at_least}"
-        )
+        return {
+            "rule": "not_recovered",
+            "core_system": self.core_system,
+            "value": minutes,
+            "limit": self.open_minutes,
+            "peak_factor": None if peak_factor is None else str(peak_factor),
+            "at": f"{at:%m-%d %H:%M}",
+            "grade": self.at_least,
+        }
 
 
 @dataclass(frozen=True)
@@ -350,47 +350,58 @@ class GradingPolicy:
     def trigger(self, name: str) -> Trigger | None:
         return next((trigger for trigger in self.triggers if trigger.name == name), None)
 
+    @property
+    def trigger_names(self) -> str:
+        return ", ".join(trigger.name for trigger in self.triggers)
+
+    @property
+    def trigger_titles(self) -> str:
+        return "、".join(trigger.title for trigger in self.triggers)
+
+    def unknown_trigger(self, names: Iterable[str]) -> str | None:
+        """The first of `names` this policy does not define."""
+        return next((name for name in names if self.trigger(name) is None), None)
+
     def check_triggers(self, names: Iterable[str]) -> None:
         """Raise ValueError naming a trigger this policy does not define."""
-        known = [trigger.name for trigger in self.triggers]
-        for name in names:
-            if name not in known:
-                raise ValueError(f"unknown regulatory trigger {name!r}; one of {', '.join(known)}")
+        unknown = self.unknown_trigger(names)
+        if unknown is not None:
+            raise ValueError(f"unknown regulatory trigger {unknown!r}; one of {self.trigger_names}")
 
     def evaluate(
         self, facts: ImpactFacts, circumstances: Circumstances = Circumstances()
     ) -> GradeResult:
         triggered = self._triggers_fired(facts, circumstances)
         if not (facts.business_impact or triggered):
-            return GradeResult(grade=None, reasons=())
+            return GradeResult.of_hits(None, [])
         peak_factor = self.peaks.factor_at(facts.occurred_at, circumstances.tz)
-        by_grade: dict[str, list[str]] = {
-            GRADES[0]: [f"regulatory: {reason} → {GRADES[0]}" for _, reason in triggered]
+        by_grade: dict[str, list[Hit]] = {
+            GRADES[0]: [{**hit, "grade": GRADES[0]} for _, hit in triggered]
         }
         for rules in self.ruled_grades:
-            by_grade.setdefault(rules.grade, []).extend(rules.reasons_fired(facts, peak_factor))
+            by_grade.setdefault(rules.grade, []).extend(rules.hits_fired(facts, peak_factor))
         for escalation in self.escalations:
-            reason = escalation.reason_if_fired(facts, circumstances, peak_factor)
-            if reason is not None:
-                by_grade.setdefault(escalation.at_least, []).append(reason)
+            hit = escalation.hit_if_fired(facts, circumstances, peak_factor)
+            if hit is not None:
+                by_grade.setdefault(escalation.at_least, []).append(hit)
         names = tuple(name for name, _ in triggered)
         for grade in GRADES[:-1]:
             if by_grade.get(grade):
-                return GradeResult(grade=grade, reasons=tuple(by_grade[grade]), triggers=names)
-        return GradeResult(
-            grade=CATCH_ALL_GRADE,
-            reasons=(f"business impact, no higher rule → {CATCH_ALL_GRADE}",),
+                return GradeResult.of_hits(grade, by_grade[grade], triggers=names)
+        return GradeResult.of_hits(
+            CATCH_ALL_GRADE, [{"rule": "business_impact", "grade": CATCH_ALL_GRADE}]
         )
 
     def _triggers_fired(
         self, facts: ImpactFacts, circumstances: Circumstances
-    ) -> list[tuple[str, str]]:
-        fired = []
+    ) -> list[tuple[str, Hit]]:
+        fired: list[tuple[str, Hit]] = []
         for trigger in self.triggers:
+            hit: Hit = {"rule": "regulatory", "trigger": trigger.name, "title": trigger.title}
             if trigger.name in facts.regulatory_triggers:
-                fired.append((trigger.name, f"{trigger.name} ({trigger.title})"))
+                fired.append((trigger.name, hit))
             elif (why := trigger.fired_by_facts(facts, circumstances)) is not None:
-                fired.append((trigger.name, f"{trigger.name} ({trigger.title}): {why}"))
+                fired.append((trigger.name, {**hit, "condition": why}))
         return fired
 
 

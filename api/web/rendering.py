@@ -21,9 +21,10 @@ from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from api.web.auth import PageForbidden, SignInRequired, can_write, sign_in_url
-from api.web.i18n import LANG_COOKIE, LANGS, WORDS, enum_word, page_lang
+from api.web.i18n import LANG_COOKIE, LANGS, WORDS, Lang, enum_word, field_label, page_lang
 from incidents.calendar import Calendar
 from incidents.errors import Forbidden, Invalid, NotFound
+from incidents.messages import Message, from_pydantic, grade_reason_text, hit_lines, join_all
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
@@ -92,11 +93,29 @@ def with_lang(request: Request, lang: str) -> str:
     return request.url.path + "?" + "&".join(f"{k}={quote(v, safe='')}" for k, v in kept)
 
 
+def worded(value: object, lang: Lang) -> object:
+    """Coded messages in a page's context worded in its language: a Message itself, or the
+    values of a dict of them (a form's `errors`, field to message). Plain text stays as it is."""
+    if isinstance(value, Message):
+        return value.text(lang, field_label(lang))
+    if isinstance(value, dict) and any(isinstance(item, Message) for item in value.values()):
+        return {key: worded(item, lang) for key, item in value.items()}
+    return value
+
+
+def _grade_reason(lang: Lang) -> Callable[[Any], str]:
+    """An incident's grade reason in the page's language, from its rule hits when it has them."""
+    return lambda incident: grade_reason_text(
+        incident.grade, incident.grade_hits, incident.grade_reason, lang
+    )
+
+
 def render(
     request: Request, name: str, context: dict[str, Any] | None = None, *, status: int = 200
 ) -> HTMLResponse:
     lang = page_lang(request)
     words = WORDS[lang]
+    context = {key: worded(value, lang) for key, value in (context or {}).items()}
     settings = request.app.state.settings
     calendar = request.app.state.calendar
     actor = getattr(request.state, "actor", None)
@@ -113,7 +132,9 @@ def render(
         path=request.url.path,
         follow_up_minutes=settings.follow_up_minutes,
         today=calendar.today(),
-        **(context or {}),
+        grade_reason=_grade_reason(lang),
+        grade_lines=lambda grade, hits: hit_lines(grade, hits, lang),
+        **context,
     )
     response = HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
     if request.query_params.get("lang") in LANGS and request.cookies.get(LANG_COOKIE) != lang:
@@ -129,6 +150,7 @@ def see_other(url: str) -> RedirectResponse:
 
 
 def error_page(request: Request, status: int, title: str, message: str) -> HTMLResponse:
+    """`message` may be a coded Message: it is worded in the page's language."""
     return render(request, "error.html", {"title": title, "message": message}, status=status)
 
 
@@ -145,20 +167,37 @@ class PageRoute(APIRoute):
                 return see_other(sign_in_url(exc.next_url))
             except PageForbidden as exc:
                 words = WORDS[page_lang(request)]
-                role = exc.role.value if exc.role else ""
+                role = words[f"role_{exc.role.value}"] if exc.role else ""
                 message = words[exc.reason].format(role=role)
                 return error_page(request, 403, words.forbidden, message)
             except Forbidden as exc:
-                return error_page(request, 403, WORDS[page_lang(request)].forbidden, str(exc))
+                return error_page(request, 403, WORDS[page_lang(request)].forbidden, exc.message)
             except NotFound as exc:
-                return error_page(request, 404, WORDS[page_lang(request)].not_found, str(exc))
+                return error_page(request, 404, WORDS[page_lang(request)].not_found, exc.message)
             except Invalid as exc:
-                return error_page(request, 422, WORDS[page_lang(request)].bad_request, str(exc))
-            except RequestValidationError as exc:
-                message = "; ".join(
-                    f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
-                    for error in exc.errors()
+                return error_page(
+                    request, 422, WORDS[page_lang(request)].bad_request, invalid_message(exc)
                 )
+            except RequestValidationError as exc:
+                message = join_all([_located(error) for error in exc.errors()])
                 return error_page(request, 422, WORDS[page_lang(request)].bad_request, message)
 
         return page_handler
+
+
+def invalid_message(exc: Invalid) -> str:
+    """An Invalid's every problem as one message for a page, worded in its language by render():
+    coded ones name their field in their own words, plain ones are prefixed with it."""
+    return join_all(
+        [
+            message if isinstance(message, Message) else f"{field}: {message}"
+            for field, message in exc.problems
+        ]
+    )
+
+
+def _located(error: Any) -> Message:
+    """A malformed query's error; in English prefixed by where it is, as pydantic words it."""
+    message = from_pydantic(error)
+    where = ".".join(str(part) for part in error["loc"])
+    return Message(message.code, message.params, f"{where}: {message}")
