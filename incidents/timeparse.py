@@ -5,15 +5,26 @@ Accepted, in `STABILOG_TIMEZONE` unless an offset is written:
 - ISO 8601: `2023-09-07T14:42:00+08:00`, `…Z`, or without offset `2023-09-07 14:42:05`;
 - a date with its year: `2023/09/07 14:42`, `2023-9-7 14:42`, `2023年9月7日 14:42`;
 - the on-call shorthand: `9/7 14:42`, `9/7 14:42:30`, `9月7日 14:42`, `9月7号 14点42分`,
-  `14点半`, `昨天 22:10`, `今天 08:00`, `前天 23:59`, a bare `14:42` (the reference's day), and
+  `14点半`, `昨天 22:10`, `今天 08:00`, `前天 23:59`, a bare `14:42` (its day: below), and
   full-width digits and colons as Chinese input methods type them;
 - a day part before the clock: `凌晨` (00–05), `早上`/`上午` (as written), `中午` (11–13, 1 → 13),
   `下午`/`晚上` (+12 before noon), as in `9/8 凌晨00:45` or `昨天晚上10:10`;
 - with `date_means_midnight`, a bare ISO date `2023-09-04`: the start of that day (for the ends
-  of a range, where a day is the natural unit; an incident's time needs its clock).
+  of a range, where a day is the natural unit; an incident's time needs its clock);
+- a moment counted back from the reference, as on-call says it at 3 a.m.: `现在`, `刚才`, `刚刚`,
+  `10分钟前`, `十分钟前`, `半小时前`, `2小时前`, `两个小时前`, `1个半小时前`, and in English `now`,
+  `just now`, `10 min ago`, `2 hours ago`, `an hour ago`, `half an hour ago`; to the minute, as the
+  form shows it (the seconds of "now" are noise, and a filed minute must match the one shown).
+
+A clock without its day (`14:42`, `晚上10:10`) is the reference's day; with `recent_past` (the
+times of an incident, which has happened) it is the most recent such moment instead: `14:42` typed
+at 13:45 is yesterday's, and `read_time` says so (`moved_back`). A clock up to `CLOCK_SLACK` ahead
+of the reference stays today, since a watch a minute fast should not move an incident a day.
 
 A date without a year takes the latest year that puts it no more than a day after the reference,
-so `12/31 23:00` typed on 1 January is last year's.
+so `12/31 23:00` typed on 1 January is last year's. It is never thrown a whole year back just to
+stay out of the future: `9/7 23:00` typed on 7 September at 13:45 is that evening, which filing
+refuses as a future time unless confirmed, rather than an incident a year old.
 
 Daylight saving: a wall time inside the spring-forward gap never showed on any clock, so it is a
 typo and guessing would move the incident by an hour unnoticed; it is refused. A wall time inside
@@ -23,6 +34,7 @@ and a person watching the clock would pick first.
 """
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -33,9 +45,15 @@ MAX_INPUT_LENGTH = 64
 EARLIEST_YEAR = 1970
 LATEST_YEAR = 2200
 _A_LEAP_YEAR = 2000
+# How far ahead of the reference a typed clock may be and still be today (and a filed time still
+# not be "in the future"): a watch running a little fast, the minute turning while typing.
+CLOCK_SLACK = timedelta(minutes=5)
+# The furthest back a counted-back time reaches ("9999分钟前" is a typo, not a week ago).
+_LONGEST_AGO = timedelta(days=7)
 
 _FORMAT_HINT = (
-    "expected ISO 8601 or on-call shorthand such as '9/7 14:42', '9月7日 14:42', '昨天 22:10'"
+    "expected ISO 8601 or on-call shorthand such as '9/7 14:42', '9月7日 14:42', '昨天 22:10',"
+    " '现在', '10分钟前'"
 )
 
 # Chinese input methods type full-width digits, colons, slashes and spaces.
@@ -57,29 +75,79 @@ _NUMERIC_DATE = re.compile(
 )
 _DAY_PART = re.compile(r"凌晨|早上|上午|中午|下午|晚上")
 _COLON_CLOCK = re.compile(r"(?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2}))?", re.ASCII)
+_NOW = re.compile(r"现在|刚才|刚刚|now|just now|right now", re.IGNORECASE)
+# 10分钟前, 十分钟前, 半小时前, 2小时前, 两个小时前, 1个半小时前 (an hour and a half).
+_CHINESE_AGO = re.compile(
+    r"(?P<number>\d{1,4}|[一二两三四五六七八九十]{1,3})?\s*(?:个)?(?P<half>半)?\s*"
+    r"(?P<unit>分钟|分|小时|钟头)\s*(?:以)?前"
+)
+_ENGLISH_AGO = re.compile(
+    r"(?P<number>\d{1,4}|an?|half an)\s*(?P<unit>m|mins?|minutes?|h|hrs?|hours?)\s+ago",
+    re.IGNORECASE | re.ASCII,
+)
+_CHINESE_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7}
+_CHINESE_DIGITS |= {"八": 8, "九": 9}
 _CHINESE_CLOCK = re.compile(
     r"(?P<hour>\d{1,2})点(?:(?P<minute>\d{1,2})(?:分(?:(?P<second>\d{1,2})秒)?)?|(?P<half>半))?",
     re.ASCII,
 )
 
 
+@dataclass(frozen=True)
+class TimeRead:
+    """The instant read (UTC) and how its day was found, for a form to say it."""
+
+    at: datetime
+    # Counted back from the reference: 现在, 10分钟前, 2 hours ago.
+    relative: bool = False
+    # A clock without its day, taken as yesterday's because today's was still ahead.
+    moved_back: bool = False
+
+
 def parse_time(
-    text: str, *, tz: ZoneInfo, reference: datetime, date_means_midnight: bool = False
+    text: str,
+    *,
+    tz: ZoneInfo,
+    reference: datetime,
+    date_means_midnight: bool = False,
+    recent_past: bool = False,
 ) -> datetime:
     """The instant `text` names, in UTC; `reference` ("now", or a report's date) fills in the
     missing date or year. A bare ISO date is the start of its day in `tz` when
-    `date_means_midnight`, else refused. Raises ValueError naming the input when unreadable."""
+    `date_means_midnight`, else refused; a clock without its day is the most recent such moment
+    when `recent_past`, else the reference's day. Raises ValueError naming the input when
+    unreadable."""
+    return read_time(
+        text,
+        tz=tz,
+        reference=reference,
+        date_means_midnight=date_means_midnight,
+        recent_past=recent_past,
+    ).at
+
+
+def read_time(
+    text: str,
+    *,
+    tz: ZoneInfo,
+    reference: datetime,
+    date_means_midnight: bool = False,
+    recent_past: bool = False,
+) -> TimeRead:
+    """`parse_time`, saying also how the day was found (see TimeRead)."""
     if reference.tzinfo is None:
         raise ValueError("reference must be an aware datetime")
     try:
         cleaned = _cleaned(text)
         if iso_match := _ISO_DATETIME.fullmatch(cleaned):
-            return _from_iso(cleaned, iso_match, tz)
+            return TimeRead(_from_iso(cleaned, iso_match, tz))
         if _ISO_DATE.fullmatch(cleaned):
             if not date_means_midnight:
                 raise ValueError("a date without its time of day; expected e.g. '2023-09-07 14:42'")
-            return _start_of_day(date.fromisoformat(cleaned), tz)
-        return _from_shorthand(cleaned, tz, reference.astimezone(tz).date())
+            return TimeRead(_start_of_day(date.fromisoformat(cleaned), tz))
+        if (ago := _time_ago(cleaned)) is not None:
+            return TimeRead(_minute_of(reference - ago, tz), relative=True)
+        return _from_shorthand(cleaned, tz, reference, recent_past=recent_past)
     except ValueError as exc:
         raise ValueError(f"unreadable time {_shown(text)}: {exc}") from exc
 
@@ -118,7 +186,56 @@ def _from_iso(cleaned: str, iso_match: re.Match[str], tz: ZoneInfo) -> datetime:
     return parsed.astimezone(UTC)
 
 
-def _from_shorthand(cleaned: str, tz: ZoneInfo, reference_day: date) -> datetime:
+def _time_ago(cleaned: str) -> timedelta | None:
+    """How far back a counted-back time (现在, 10分钟前, 2 hours ago) is; None if it is not one."""
+    if _NOW.fullmatch(cleaned):
+        return timedelta(0)
+    if ago_match := _CHINESE_AGO.fullmatch(cleaned) or _ENGLISH_AGO.fullmatch(cleaned):
+        ago = _ago(ago_match)
+        if ago > _LONGEST_AGO:
+            raise ValueError(f"more than {_LONGEST_AGO.days} days ago; write the date")
+        return ago
+    return None
+
+
+def _ago(ago_match: re.Match[str]) -> timedelta:
+    written = (ago_match["number"] or "").lower()
+    minutes_per_unit = 1 if ago_match["unit"][0].lower() in "m分" else 60
+    half = ago_match.groupdict().get("half") is not None or written == "half an"
+    if half and minutes_per_unit == 1:
+        raise ValueError("half a minute is not a time to log; write 现在")
+    if written.isdigit():
+        count = int(written)
+    elif written in ("", "half an"):
+        count = 0 if half else 1  # 半小时前 is half of one; 小时前 alone, one
+    elif written in ("a", "an"):
+        count = 1
+    else:
+        count = _small_chinese_number(written)
+    return timedelta(minutes=count * minutes_per_unit + (30 if half else 0))
+
+
+def _small_chinese_number(written: str) -> int:
+    """一 to 九十九 as written in 十分钟前, 二十分钟前, 四十五分钟前."""
+    tens, _ten, ones = written.partition("十")
+    if not _ten:
+        if len(written) != 1:
+            raise ValueError(f"cannot read the number {written}")
+        return _CHINESE_DIGITS[written]
+    if len(tens) > 1 or len(ones) > 1 or "十" in ones:
+        raise ValueError(f"cannot read the number {written}")
+    return _CHINESE_DIGITS.get(tens, 1) * 10 + _CHINESE_DIGITS.get(ones, 0)
+
+
+def _minute_of(moment: datetime, tz: ZoneInfo) -> datetime:
+    # Cut on the wall clock, not in UTC: a zone's offset may have seconds (LMT before 1900).
+    return moment.astimezone(tz).replace(second=0, microsecond=0).astimezone(UTC)
+
+
+def _from_shorthand(
+    cleaned: str, tz: ZoneInfo, reference: datetime, *, recent_past: bool
+) -> TimeRead:
+    reference_day = reference.astimezone(tz).date()
     day, rest = _read_day(cleaned, reference_day)
     rest = rest.lstrip()
     day_part = None
@@ -127,18 +244,24 @@ def _from_shorthand(cleaned: str, tz: ZoneInfo, reference_day: date) -> datetime
         rest = rest[day_part_match.end() :].lstrip()
     hour, minute, second = _read_clock(rest)
     hour = _hour_in_day_part(hour, day_part)
-    return _wall_clock_to_utc(datetime.combine(day, time(hour, minute, second)), tz)
+    clock = time(hour, minute, second)
+    moment = _wall_clock_to_utc(datetime.combine(day or reference_day, clock), tz)
+    if day is None and recent_past and moment > reference + CLOCK_SLACK:
+        # Today's is still ahead, so the clock meant yesterday's.
+        yesterday = reference_day - timedelta(days=1)
+        return TimeRead(_wall_clock_to_utc(datetime.combine(yesterday, clock), tz), moved_back=True)
+    return TimeRead(moment)
 
 
-def _read_day(cleaned: str, reference_day: date) -> tuple[date, str]:
-    """The day at the start of `cleaned` and what follows it; the reference's day if none."""
+def _read_day(cleaned: str, reference_day: date) -> tuple[date | None, str]:
+    """The day at the start of `cleaned` and what follows it; None if it names no day."""
     for word, days_back in _DAYS_BACK.items():
         if cleaned.startswith(word):
             return reference_day - timedelta(days=days_back), cleaned[len(word) :]
     for pattern in (_CHINESE_DATE, _NUMERIC_DATE):
         if date_match := pattern.match(cleaned):
             return _calendar_day(date_match, reference_day), cleaned[date_match.end() :]
-    return reference_day, cleaned
+    return None, cleaned
 
 
 def _calendar_day(date_match: re.Match[str], reference_day: date) -> date:

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from incidents.timeparse import MAX_INPUT_LENGTH, parse_time, to_local
+from incidents.timeparse import CLOCK_SLACK, MAX_INPUT_LENGTH, parse_time, read_time, to_local
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -364,3 +364,103 @@ def test_a_date_that_is_not_a_whole_iso_date_is_still_refused(text: str, reason:
         parse_time(text, tz=SHANGHAI, reference=REFERENCE, date_means_midnight=True)
 
     assert reason in str(refusal.value)
+
+
+# -- times counted back from now, and a clock that has not come yet today ---------------------
+
+# 13:45:20 on Monday 7 September 2026: the seconds show that counted-back times drop them.
+TYPED_AT = datetime(2026, 9, 7, 13, 45, 20, tzinfo=SHANGHAI)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("现在", shanghai(2026, 9, 7, 13, 45)),
+        ("刚才", shanghai(2026, 9, 7, 13, 45)),
+        ("刚刚", shanghai(2026, 9, 7, 13, 45)),
+        ("10分钟前", shanghai(2026, 9, 7, 13, 35)),
+        ("１０分钟前", shanghai(2026, 9, 7, 13, 35)),
+        ("10分钟以前", shanghai(2026, 9, 7, 13, 35)),
+        ("十分钟前", shanghai(2026, 9, 7, 13, 35)),
+        ("四十五分钟前", shanghai(2026, 9, 7, 13, 0)),
+        ("半小时前", shanghai(2026, 9, 7, 13, 15)),
+        ("2小时前", shanghai(2026, 9, 7, 11, 45)),
+        ("两个小时前", shanghai(2026, 9, 7, 11, 45)),
+        ("1个半小时前", shanghai(2026, 9, 7, 12, 15)),
+        ("now", shanghai(2026, 9, 7, 13, 45)),
+        ("Just now", shanghai(2026, 9, 7, 13, 45)),
+        ("10 min ago", shanghai(2026, 9, 7, 13, 35)),
+        ("10 minutes ago", shanghai(2026, 9, 7, 13, 35)),
+        ("2 hours ago", shanghai(2026, 9, 7, 11, 45)),
+        ("2h ago", shanghai(2026, 9, 7, 11, 45)),
+        ("an hour ago", shanghai(2026, 9, 7, 12, 45)),
+        ("half an hour ago", shanghai(2026, 9, 7, 13, 15)),
+    ],
+)
+def test_reads_a_time_counted_back_from_the_reference_to_the_minute(
+    text: str, expected: datetime
+) -> None:
+    read = read_time(text, tz=SHANGHAI, reference=TYPED_AT)
+
+    assert read.at == expected
+    assert read.relative
+    assert not read.moved_back
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("半分钟前", "half a minute"),
+        ("十十分钟前", "cannot read the number 十十"),
+        ("200 hours ago", "more than 7 days ago"),
+        ("10分钟后", "expected ISO 8601 or on-call shorthand"),
+    ],
+)
+def test_refuses_a_counted_back_time_it_cannot_trust(text: str, reason: str) -> None:
+    with pytest.raises(ValueError, match="unreadable time") as refusal:
+        parse_time(text, tz=SHANGHAI, reference=TYPED_AT)
+
+    assert reason in str(refusal.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "moved_back"),
+    [
+        # typed at 13:45: today's 14:42 has not come yet, so it was yesterday's
+        ("14:42", shanghai(2026, 9, 6, 14, 42), True),
+        ("晚上10:10", shanghai(2026, 9, 6, 22, 10), True),
+        ("13:40", shanghai(2026, 9, 7, 13, 40), False),
+        # a watch running a few minutes fast still means today
+        ("13:49", shanghai(2026, 9, 7, 13, 49), False),
+        # a day written is kept, even when its time is ahead: filing asks about the future
+        ("今天 14:42", shanghai(2026, 9, 7, 14, 42), False),
+        ("9/7 14:42", shanghai(2026, 9, 7, 14, 42), False),
+    ],
+)
+def test_a_clock_without_its_day_is_the_most_recent_one_in_the_past(
+    text: str, expected: datetime, moved_back: bool
+) -> None:
+    read = read_time(text, tz=SHANGHAI, reference=TYPED_AT, recent_past=True)
+
+    assert (read.at, read.moved_back) == (expected, moved_back)
+
+
+def test_without_recent_past_a_clock_stays_on_the_reference_day() -> None:
+    # A silence "until 18:00" means this evening's, so only incident times ask for the past.
+    assert parse_time("14:42", tz=SHANGHAI, reference=TYPED_AT) == shanghai(2026, 9, 7, 14, 42)
+
+
+@given(
+    typed_at=st.datetimes(
+        min_value=datetime(2000, 1, 2), max_value=datetime(2100, 1, 1), timezones=st.just(SHANGHAI)
+    ),
+    clock=st.times().map(lambda moment: moment.replace(microsecond=0)),
+)
+def test_a_clock_in_the_recent_past_is_never_ahead_and_at_most_a_day_back(
+    typed_at: datetime, clock: time
+) -> None:
+    read = read_time(f"{clock:%H:%M:%S}", tz=SHANGHAI, reference=typed_at, recent_past=True)
+
+    assert read.at <= typed_at + CLOCK_SLACK
+    assert typed_at - read.at < timedelta(days=1)
+    assert to_local(read.at, SHANGHAI).time() == clock
