@@ -46,7 +46,12 @@ def add(
 @channel_app.command("list")
 def list_() -> None:
     with open_session() as session:
-        for channel in subscriptions.list_channels(session):
+        channels = subscriptions.list_channels(session)
+        if not channels:
+            # An empty answer would look like a failure; to stderr, so a script reading the
+            # tab-separated lines still reads none.
+            typer.echo("no channels yet: add one with `stabilog channel add`", err=True)
+        for channel in channels:
             shown = subscriptions.public(channel)
             state = "enabled" if channel.enabled else "disabled"
             typer.echo(

@@ -10,10 +10,11 @@ process, keeps it valid across restarts and across several instances behind one 
 import hashlib
 import hmac
 from typing import Annotated
-from urllib.parse import parse_qsl, quote
+from urllib.parse import parse_qsl, quote, urlsplit
 
 from fastapi import Depends, Request
 from starlette.datastructures import ImmutableMultiDict
+from starlette.routing import Match
 
 from api.deps import SessionDep
 from incidents.actors import Actor
@@ -64,11 +65,26 @@ def page_actor(request: Request, session: SessionDep) -> Actor:
     actor = authenticate(session, token) if token else None
     if actor is None:
         here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        raise SignInRequired(here if request.method == "GET" else "/")
+        raise SignInRequired(here if request.method == "GET" else _form_page(request))
     # The templates show who is signed in and put the CSRF token into every form.
     request.state.actor = actor
     request.state.csrf = csrf_token(token)
     return actor
+
+
+def _form_page(request: Request) -> str:
+    """Where a form posted without a valid sign-in was shown, to go back to after signing in:
+    the page's script kept what was typed and puts it back there. A form shown again after a
+    refusal may sit at a post-only address: then its draft waits for the next showing."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc != request.url.netloc or not _is_page(request, referer.path):
+        return "/"
+    return safe_next(referer.path + (f"?{referer.query}" if referer.query else ""))
+
+
+def _is_page(request: Request, path: str) -> bool:
+    scope = {"type": "http", "method": "GET", "path": path, "root_path": ""}
+    return any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes)
 
 
 PageActor = Annotated[Actor, Depends(page_actor)]

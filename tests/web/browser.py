@@ -1,10 +1,13 @@
 """The real browser for the page tests: Debian's chromium driven by Playwright against uvicorn on
 127.0.0.1, and numbered screenshots in test-output/screenshots/. Without /usr/bin/chromium the
-browser tests are skipped on a developer's machine; under CI=true a missing browser fails them.
+browser tests are skipped on a developer's machine; under CI=true a missing browser, or a missing
+Chinese font (`fc-list :lang=zh` empty: the screenshots would show boxes), fails them.
 """
 
 import os
+import shutil
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -37,10 +40,23 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
+def _chinese_fonts() -> str:
+    """The fonts fontconfig would hand Chromium for Chinese text; empty when there are none."""
+    if shutil.which("fc-list") is None:
+        return ""
+    return subprocess.run(
+        ["fc-list", ":lang=zh", "family"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
     if not CHROMIUM.exists():
         _unavailable(f"{CHROMIUM} is missing (apt-get install chromium)")
+    # Without a CJK font every screenshot shows boxes for the Chinese pages, and the tests would
+    # still pass; the screenshots are what a reviewer looks at, so that is a failure under CI.
+    if not _chinese_fonts():
+        _unavailable("no Chinese font for the screenshots (apt-get install fonts-wqy-microhei)")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
