@@ -1,8 +1,5 @@
 """Engines and sessions for the embedded SQLite default and for PostgreSQL."""
 
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -67,25 +64,6 @@ def make_engine(database_url: str) -> Engine:
         event.listen(engine, "connect", _tune_sqlite)
         return engine
     return create_engine(database_url, pool_pre_ping=True, pool_size=10, max_overflow=20)
-
-
-_sqlite_writers: dict[int, threading.Lock] = {}
-
-
-@contextmanager
-def one_writer_at_a_time(engine: Engine) -> Iterator[None]:
-    """Serialise this process's write transactions on SQLite; a no-op on PostgreSQL.
-
-    SQLite allows one writer. Left to its busy timeout, concurrent writers sleep in growing steps
-    and a reader upgrading to a writer can fail outright with "database is locked"; queueing
-    them on a lock in the process is both faster and never fails.
-    """
-    if engine.dialect.name != "sqlite":
-        yield
-        return
-    lock = _sqlite_writers.setdefault(id(engine), threading.Lock())
-    with lock:
-        yield
 
 
 def dialect_insert(dialect_name: str) -> Any:

@@ -5,6 +5,11 @@ Standard Webhooks receiver while alerts and incidents pour in. After the kill an
 the same database: every alert and incident that was answered 2xx is there, once; the
 database passes its integrity check; and every queued message reaches the receiver.
 
+Webhook deliveries go through the group-commit writer (incidents/alerts/writer.py): twelve
+concurrent senders keep several deliveries in each of its transactions, so the kill lands in
+the middle of a shared commit, and the test checks from the stored rows that batches of several
+deliveries did happen (a batch's rows share one arrival time).
+
 A message can reach the receiver twice only in the window the outbox documents: its row was
 being sent (`sending`, leased) at the instant of the kill, after the receiver answered and
 before the row was updated. Sends are sequential, so at most one message can be in that window;
@@ -14,7 +19,7 @@ lease runs out; the test ages the leases instead of waiting the 5 minutes.
 
 import threading
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import replace
 from datetime import timedelta
 
@@ -23,6 +28,7 @@ import pytest
 from sqlalchemy import Engine, func, text, update
 from sqlmodel import Session, col, select
 
+from incidents.alerts.models import Alert
 from incidents.db import engine_for, utcnow
 from incidents.models import Incident, Role
 from incidents.outbox import ChannelCreate, Notification, NotificationStatus
@@ -138,6 +144,21 @@ def integrity_problems(engine: Engine) -> list[str]:
     return [f"{duplicates} duplicated alert occurrences"] if duplicates else []
 
 
+def largest_group_commit(engine: Engine) -> int:
+    """The most deliveries whose rows one transaction committed. The writer gives a batch's
+    rows one arrival time, and a delivery's own alerts are named `d<number>-<k>`."""
+    with Session(engine) as session:
+        rows = session.exec(
+            select(Alert.received_at, Alert.fingerprint).where(
+                col(Alert.fingerprint).startswith("d")
+            )
+        ).all()
+    deliveries_at: dict[object, set[str]] = defaultdict(set)
+    for received_at, fingerprint in rows:
+        deliveries_at[received_at].add(fingerprint.split("-", 1)[0])
+    return max((len(deliveries) for deliveries in deliveries_at.values()), default=0)
+
+
 def notification_rows(engine: Engine) -> list[Notification]:
     with Session(engine) as session:
         return list(session.exec(select(Notification)).all())
@@ -219,6 +240,7 @@ def test_sigkill_during_a_storm_loses_nothing_answered_2xx(
     with Session(engine) as session:
         titles = Counter(session.exec(select(Incident.title)).all())
     problems = integrity_problems(engine)
+    group_commit = largest_group_commit(engine)
 
     # The outbox: rows the dead process had leased are due again when the lease runs out. The
     # test ages those leases instead of waiting LEASE (5 minutes); the restarted server's own
@@ -258,11 +280,13 @@ def test_sigkill_during_a_storm_loses_nothing_answered_2xx(
         messages_sent_twice=len(twice),
         server_errors=result.server_errors,
         integrity_problems=len(problems),
+        largest_group_commit=group_commit,
     )
     assert result.accepted >= KILL_AFTER_ACCEPTED
     assert result.lost == 0
     assert result.stored_twice == 0
     assert result.server_errors == 0
+    assert group_commit > 1  # the kill hit the batched path, not one delivery at a time
     assert [title for title in filed if titles[title] != 1] == []
     assert all(count == 1 for count in titles.values())
     assert problems == []
