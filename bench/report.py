@@ -1,14 +1,18 @@
-"""A week's report and a year's metrics over a year of data, against a bare COUNT of the same rows.
+"""A week's report, a year's metrics and the year's review over a year of data, against a bare
+COUNT of the same rows; then the year's alerts exported as CSV and XLSX.
 
     .venv/bin/python bench/report.py [--database-url URL] [--incidents 100000]
-        [--alerts 2000000] [--repeat 5] [--reuse] [--ddl SQL …] [--statements]
+        [--alerts 2000000] [--repeat 5] [--reuse] [--ddl SQL …] [--statements] [--no-export]
 
 Builds a synthetic 2023 (Asia/Shanghai) in a fresh database (SQLite in a temp dir by default;
 for PostgreSQL give the URL of an EMPTY database): incidents about 2,000 a week, graded A–D by the
 packaged policy, with postmortems and action items; alerts about 38,000 a week, most followed up.
 Then alternates, `--repeat` times, one week's report (2023-W37, zh, Markdown), a year's metrics,
-and the baseline — a bare `SELECT count(*)` of the alerts and of the incidents in the same
-window — and prints the medians and their ratios. Generation is timed but not part of the ratio.
+the year's period review (`stabilog report period 2023`: this year beside the last, zh,
+Markdown), and the baseline — a bare `SELECT count(*)` of the alerts and of the incidents in the
+same window — and prints the medians and their ratios. Generation is timed but not part of the
+ratio. Last, unless `--no-export`, it runs bench/export.py over the same database: every alert
+as CSV and as XLSX, each in a process of its own, with its peak memory and time.
 The default SQLite database (2 GB at the full sizes) is deleted at the end.
 
 `--reuse` skips generation when the database already holds the bench's data (to try a change
@@ -23,6 +27,7 @@ import os
 import random
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -40,11 +45,12 @@ from sqlmodel import Session
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from incidents import metrics, report  # noqa: E402
+from incidents import metrics, period_report, report  # noqa: E402
 from incidents.alerts.models import Alert, Source  # noqa: E402
 from incidents.db import UTCDateTime, make_engine  # noqa: E402
 from incidents.grading import ImpactFacts, load_policy  # noqa: E402
 from incidents.models import ActionItem, Incident, Postmortem  # noqa: E402
+from incidents.periods import parse_period  # noqa: E402
 from incidents.schema import upgrade_to_head  # noqa: E402
 from incidents.settings import Settings  # noqa: E402
 from incidents.weeks import parse_week  # noqa: E402
@@ -53,6 +59,7 @@ TZ = ZoneInfo("Asia/Shanghai")
 YEAR_START = datetime(2023, 1, 1, tzinfo=TZ).astimezone(UTC)
 YEAR_END = datetime(2024, 1, 1, tzinfo=TZ).astimezone(UTC)
 REPORT_WEEK = "2023-W37"
+REVIEW_PERIOD = "2023"
 BATCH = 10_000
 BATCHES_PER_TRANSACTION = 20
 SEED = 20231
@@ -442,7 +449,7 @@ class StatementTimes:
         event.remove(self.engine, "before_cursor_execute", self._before)
         event.remove(self.engine, "after_cursor_execute", self._after)
 
-    def print_slowest(self, title: str, total: float, top: int = 8) -> None:
+    def print_slowest(self, title: str, total: float, top: int = 12) -> None:
         spent = sum(sum(times) for times in self.times.values())
         print(f"\n{title}: {total:.3f} s in all, {spent:.3f} s in cursor.execute")
         ranked = sorted(self.times.items(), key=lambda item: -sum(item[1]))
@@ -463,6 +470,7 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="keep a database the bench filled")
     parser.add_argument("--ddl", action="append", default=[], help="SQL to run before measuring")
     parser.add_argument("--statements", action="store_true", help="print the slowest SQL")
+    parser.add_argument("--no-export", action="store_true", help="skip bench/export.py")
     args = parser.parse_args()
     if not 1 <= args.repeat <= 50 or args.incidents < 1 or args.alerts < 1:
         parser.error("--repeat must be 1..50, --incidents and --alerts at least 1")
@@ -509,8 +517,15 @@ def measure(args: argparse.Namespace, database_url: str) -> None:
         with Session(engine) as session:
             return metrics.compute(session, year, settings, targets=targets)
 
+    def year_review() -> str:
+        with Session(engine) as session:
+            built = period_report.build(
+                session, parse_period(REVIEW_PERIOD), settings, "zh", targets=targets
+            )
+            return period_report.to_markdown(built)
+
     # One untimed round so every path runs with warm caches and compiled statements.
-    markdown, computed = weekly_report(), year_metrics()
+    markdown, computed, review = weekly_report(), year_metrics(), year_review()
     week_counts = baseline(engine, week_start, week_end)
     year_counts = baseline(engine, YEAR_START, YEAR_END)
     assert computed.follow_up_rate.denominator == year_counts[0], (computed, year_counts)
@@ -522,6 +537,7 @@ def measure(args: argparse.Namespace, database_url: str) -> None:
         times["week report"].append(timed(weekly_report)[0])
         times["year baseline"].append(timed(lambda: baseline(engine, YEAR_START, YEAR_END))[0])
         times["year metrics"].append(timed(year_metrics)[0])
+        times["year review"].append(timed(year_review)[0])
     median = {name: statistics.median(values) for name, values in times.items()}
 
     print(f"database            {backend}")
@@ -532,7 +548,8 @@ def measure(args: argparse.Namespace, database_url: str) -> None:
         f"report {REPORT_WEEK}      {len(markdown.splitlines()):,} Markdown lines; "
         f"the week holds {week_counts[0]:,} alerts, {week_counts[1]:,} incidents"
     )
-    for name, goal_seconds in (("week report", 1.0), ("year metrics", None)):
+    print(f"review {REVIEW_PERIOD}         {len(review.splitlines()):,} Markdown lines")
+    for name, goal_seconds in (("week report", 1.0), ("year metrics", None), ("year review", 2.0)):
         measured, bare = median[name], median[name.split()[0] + " baseline"]
         ratio = measured / bare
         goals = f"ratio ≤ 5 {verdict(ratio <= 5)}"
@@ -549,11 +566,20 @@ def measure(args: argparse.Namespace, database_url: str) -> None:
     )
 
     if args.statements:
-        for title, action in (("week report", weekly_report), ("year metrics", year_metrics)):
+        for title, action in (
+            ("week report", weekly_report),
+            ("year metrics", year_metrics),
+            ("year review", year_review),
+        ):
             with StatementTimes(engine) as statements:
                 total, _ = timed(action)
             statements.print_slowest(title, total)
     engine.dispose()
+    if not args.no_export:
+        # The same rows the reports read, exported as a user would download them (bench/export.py
+        # measures each format in a process of its own, so its peak memory is the export's).
+        export = [sys.executable, str(ROOT / "bench" / "export.py"), "--reuse"]
+        subprocess.run([*export, "--database-url", database_url], check=True)
 
 
 def _run_ddl(engine: Engine, statement: str) -> None:

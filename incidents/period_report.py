@@ -13,13 +13,13 @@ the rates and MTTx. What is new here:
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, fields
+from datetime import datetime, time, timedelta, timezone, tzinfo
 from decimal import Decimal
 from typing import Any
 
 from markupsafe import Markup
-from sqlalchemy import ColumnElement, and_, case, func, literal, or_
+from sqlalchemy import ColumnElement, and_, case, func, literal
 from sqlmodel import Session, col, select
 
 from incidents import charts
@@ -35,10 +35,12 @@ from incidents.metrics import (
     Rate,
     Window,
     compute,
+    computed_once,
     durations_dict,
     money_dict,
     rate_dict,
     weekly_series,
+    windows_table,
 )
 from incidents.models import (
     CLOSED_ACTION_STATUSES,
@@ -52,7 +54,7 @@ from incidents.postmortem_report import LABELS as POSTMORTEM_LABELS
 from incidents.report import DOCUMENT_TEMPLATES, Block, Lang, blocks_to_markdown
 from incidents.report import LABELS as WEEKLY_LABELS
 from incidents.settings import Settings
-from incidents.sqltime import local_date, local_hour, seconds_between
+from incidents.sqltime import seconds_between
 from incidents.weeks import Week
 
 TOP_RULES = 10
@@ -103,6 +105,17 @@ class ActionItemFigures:
 
 
 @dataclass(frozen=True)
+class MajorIncident:
+    """An A/B incident as its line shows it: a year holds thousands, loaded as columns."""
+
+    id: int
+    detected_at: datetime
+    grade: Grade
+    system: str | None
+    title: str
+
+
+@dataclass(frozen=True)
 class PeriodFigures:
     period: Period
     start: datetime
@@ -136,7 +149,7 @@ class PeriodReport:
     follow_up_minutes: int
     current: PeriodFigures
     previous: PeriodFigures
-    major: list[Incident]  # the period's A and B incidents, oldest first
+    major: list[MajorIncident]  # the period's A and B incidents, oldest first
     calendar: Calendar
     after_hours: tuple[int, int]  # the hours [start, end) the alerts after hours were counted in
     weeks: list[WeekTrend]
@@ -150,8 +163,11 @@ def build(
     # A period is not a report week: its incidents are those detected in it (a Window without
     # a week), whatever report_week an imported incident names.
     scope = Window(current.start, current.end).incidents(calendar)
+    shown: tuple[Any, ...] = tuple(
+        col(getattr(Incident, column.name)) for column in fields(MajorIncident)
+    )
     major = session.exec(
-        select(Incident)
+        select(*shown)
         .where(scope, col(Incident.grade).in_((Grade("A"), Grade("B"))))
         .order_by(col(Incident.detected_at), col(Incident.id))
     ).all()
@@ -160,7 +176,7 @@ def build(
         follow_up_minutes=settings.follow_up_minutes,
         current=current,
         previous=figures(session, period.previous(), settings, targets=targets),
-        major=list(major),
+        major=[MajorIncident(*row) for row in major],
         calendar=calendar,
         after_hours=(settings.after_hours_start, settings.after_hours_end),
         weeks=week_trends(session, period, settings),
@@ -175,7 +191,8 @@ def figures(
     window = Window(start, end)
     scope = window.incidents(calendar)
     period_minutes = (end - start).total_seconds() / 60
-    metrics = compute(session, window, settings, targets=targets)
+    # Availability is measured below on the union of intervals clipped to the period.
+    metrics = compute(session, window, settings, targets=targets, with_availability=False)
     category = col(Postmortem.root_cause_category)
     return PeriodFigures(
         period=period,
@@ -196,9 +213,8 @@ def figures(
             session, start, end, settings.availability_target / 100, period_minutes
         ),
         noisy_rules=noisy_rules(session, start, end),
-        alerts=session.exec(
-            select(func.count()).select_from(Alert).where(*_alert_scope(start, end))
-        ).one(),
+        # Every alert of the period is in the follow-up denominator or silenced, counted apart.
+        alerts=metrics.follow_up_rate.denominator + metrics.silenced_alerts,
         after_hours_alerts=after_hours_alerts(session, period, calendar, settings),
         action_items=action_item_figures(session, start, end, period, calendar),
     )
@@ -228,25 +244,15 @@ def week_trends(session: Session, period: Period, settings: Settings) -> list[We
     while weeks[-1].monday < last.monday:
         weeks.append(weeks[-1].shifted(1))
     series = weekly_series(session, weeks, settings)
-    windows = [calendar.window(week) for week in weeks]
+    windows = windows_table([calendar.window(week) for week in weeks])
     detected = col(Incident.detected_at)
-    index = case(
-        *((and_(detected >= start, detected < end), n) for n, (start, end) in enumerate(windows)),
-        else_=None,
-    ).label("week_index")
-    recover = seconds_between(col(Incident.recovered_at), detected)
-    placed = (
-        select(index, recover.label("seconds"))
-        .where(
-            detected >= windows[0][0],
-            detected < windows[-1][1],
-            col(Incident.recovered_at).is_not(None),
-        )
-        .subquery()
-    )
     mttr = dict(
         session.exec(
-            select(placed.c.week_index, func.avg(placed.c.seconds)).group_by(placed.c.week_index)
+            select(windows.c.index, func.avg(seconds_between(col(Incident.recovered_at), detected)))
+            .select_from(windows)
+            .join(Incident, and_(detected >= windows.c.opens, detected < windows.c.closes))
+            .where(col(Incident.recovered_at).is_not(None))
+            .group_by(windows.c.index)
         ).all()
     )
     return [
@@ -292,17 +298,23 @@ def _alert_scope(start: datetime, end: datetime) -> tuple[ColumnElement[bool], .
 
 def alert_rule() -> Any:
     """An alert's rule: its `alertname` label when it has one (Alertmanager, Grafana), else its
-    title — titles often carry the instance or a value, which would split one rule in many."""
+    title — titles often carry the instance or a value, which would split one rule in many.
+    Revision 0017_report_speed keeps PostgreSQL statistics on exactly the SQL this compiles to
+    (so it hashes a year of alerts by rule instead of sorting them): change both together."""
     return func.coalesce(col(Alert.labels)["alertname"].as_string(), col(Alert.title))
 
 
 def noisy_rules(session: Session, start: datetime, end: datetime) -> list[RuleNoise]:
-    rule = alert_rule().label("rule")
-    valid = func.coalesce(func.sum(case((col(Alert.valid).is_(True), 1), else_=0)), 0)
-    judged = func.coalesce(func.sum(case((col(Alert.valid).is_not(None), 1), else_=0)), 0)
+    # Each alert's rule read from its labels once (metrics.computed_once), not per use.
+    ruled = computed_once(
+        session,
+        select(alert_rule().label("rule"), col(Alert.valid).label("valid")).where(
+            *_alert_scope(start, end)
+        ),
+    )
+    rule, valid = ruled.c.rule, ruled.c.valid
     rows = session.exec(
-        select(rule, func.count().label("n"), valid, judged)
-        .where(*_alert_scope(start, end))
+        select(rule, func.count(), _count_if(valid.is_(True)), _count_if(valid.is_not(None)))
         .group_by(rule)
         .order_by(func.count().desc(), rule)
         .limit(TOP_RULES)
@@ -314,20 +326,56 @@ def after_hours_alerts(
     session: Session, period: Period, calendar: Calendar, settings: Settings
 ) -> int:
     """Alerts arriving after hours (`after_hours_start`–`after_hours_end` on the team's clock)
-    or on a day that is not a working day of the team's calendar."""
+    or on a day that is not a working day of the team's calendar: counted in the period's
+    after-hours spans, each one range of the arrival index, not by the local hour of each alert
+    (a year is two million)."""
     start, end = calendar.period_window(period)
-    offset = int((calendar.local(start).utcoffset() or timedelta()).total_seconds())
-    days = (period.first + timedelta(days=n) for n in range(period.days))
-    days_off = [day for day in days if not calendar.is_working_day(day)]
-    hour = local_hour(col(Alert.received_at), offset)
-    begin, finish = settings.after_hours_start, settings.after_hours_end
-    late = (
-        or_(hour >= begin, hour < finish) if begin > finish else and_(hour >= begin, hour < finish)
-    )
-    off = or_(late, local_date(col(Alert.received_at), offset).in_(days_off))
+    # The period's first offset for all of it, as sqltime's local hours (no daylight saving).
+    zone = timezone(calendar.local(start).utcoffset() or timedelta())
+    spans = [
+        (max(start, opens), min(end, closes))
+        for opens, closes in after_hours_spans(period, calendar, settings, zone)
+    ]
+    if not spans:
+        return 0
+    table = windows_table(spans)
+    received = col(Alert.received_at)
     return session.exec(
-        select(func.count()).select_from(Alert).where(*_alert_scope(start, end), off)
+        select(func.count())
+        .select_from(table)
+        .join(Alert, and_(received >= table.c.opens, received < table.c.closes))
     ).one()
+
+
+def after_hours_spans(
+    period: Period, calendar: Calendar, settings: Settings, zone: tzinfo
+) -> list[tuple[datetime, datetime]]:
+    """The period's after-hours [opens, closes) on the clock of `zone`, oldest first, touching
+    spans merged: a weekend is one span from Friday's `after_hours_start` to Monday's
+    `after_hours_end`."""
+    begin, finish = settings.after_hours_start, settings.after_hours_end
+    spans: list[tuple[datetime, datetime]] = []
+    for n in range(period.days):
+        day = period.first + timedelta(days=n)
+        midnight = datetime.combine(day, time(), tzinfo=zone)
+        next_midnight = datetime.combine(day + timedelta(days=1), time(), tzinfo=zone)
+        if not calendar.is_working_day(day):
+            pieces = [(midnight, next_midnight)]
+        elif begin > finish:  # overnight: until `finish`, and from `begin` on
+            pieces = [
+                (midnight, midnight.replace(hour=finish)),
+                (midnight.replace(hour=begin), next_midnight),
+            ]
+        else:
+            pieces = [(midnight.replace(hour=begin), midnight.replace(hour=finish))]
+        for opens, closes in pieces:
+            if opens >= closes:
+                continue
+            if spans and spans[-1][1] == opens:
+                spans[-1] = (spans[-1][0], closes)
+            else:
+                spans.append((opens, closes))
+    return spans
 
 
 # --- action items -------------------------------------------------------------------------------
@@ -634,7 +682,9 @@ def blocks(report: PeriodReport, user_text: Callable[[str], str] = _as_is) -> li
     return result
 
 
-def _major_line(incident: Incident, report: PeriodReport, user_text: Callable[[str], str]) -> str:
+def _major_line(
+    incident: MajorIncident, report: PeriodReport, user_text: Callable[[str], str]
+) -> str:
     local = report.calendar.local(incident.detected_at)
     system = f" [{user_text(incident.system)}]" if incident.system else ""
     title = user_text(" ".join(incident.title.split()))
