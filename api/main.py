@@ -7,6 +7,7 @@ from fastapi import FastAPI
 
 from api import logredact, web
 from api.errors import BodySizeLimit, RefuseUnstorableText, install_error_handlers
+from api.logs import install_access_log
 from api.ratelimit import RateLimiter
 from api.routes import (
     action_items,
@@ -16,10 +17,13 @@ from api.routes import (
     imports,
     incidents,
     notifications,
+    oncall,
     postmortems,
+    quickfile,
     regulatory,
     reports,
     scoreboard,
+    silences,
     sources,
     teams,
     tokens,
@@ -27,6 +31,8 @@ from api.routes import (
 )
 from api.scheduler import build_scheduler
 from api.telemetry import install_telemetry
+from api.web.api_docs import install_api_docs
+from api.web.form_posts import IdempotentFormPosts, PageErrors
 from incidents.calendar import Calendar
 from incidents.db import engine_for
 from incidents.grading import load_policy
@@ -55,6 +61,8 @@ def create_app(settings: Settings | None = None, *, run_scheduler: bool = False)
         version="0.1.0",
         description="Stability incident log and postmortems for payment systems.",
         lifespan=lifespan,
+        docs_url=None,  # served by api.web.api_docs from the package's own files
+        redoc_url=None,  # ReDoc only comes from a CDN; /docs is the one browsable document
     )
     app.state.settings = settings
     # A malformed calendar file or policy stops start-up here, with the line and the problem, not
@@ -68,13 +76,19 @@ def create_app(settings: Settings | None = None, *, run_scheduler: bool = False)
     app.state.webhook_limiter = RateLimiter(
         settings.webhook_rate_per_minute, burst=max(10, settings.webhook_rate_per_minute // 6)
     )
+    app.add_middleware(IdempotentFormPosts)
     app.add_middleware(RefuseUnstorableText)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(PageErrors)
     app.add_middleware(ActiveCalendar, calendar=app.state.calendar)
+    install_access_log(app, settings)  # outermost: it sees the 413s and 429s too
     app.include_router(health.router)
+    install_api_docs(app)
     app.include_router(web.router)
+    app.include_router(quickfile.page_router)  # the filing page's reading of typed times
     for module in (
         incidents,
+        quickfile,
         postmortems,
         action_items,
         alerts,
@@ -88,6 +102,8 @@ def create_app(settings: Settings | None = None, *, run_scheduler: bool = False)
         teams,
         tokens,
         exports,
+        silences,
+        oncall,
     ):
         app.include_router(module.router, prefix="/api/v1")
     return app

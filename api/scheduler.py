@@ -14,7 +14,9 @@ from sqlalchemy import Engine
 from incidents.grading import GradingPolicy
 from incidents.jobs import (
     action_item_reminder_job,
+    backup_job,
     clock_job,
+    escalation_job,
     follow_up_reminder_job,
     scoreboard_job,
     weekly_report_job,
@@ -41,7 +43,7 @@ def outbox_job(
 def build_scheduler(
     engine: Engine, settings: Settings, policy: GradingPolicy
 ) -> BackgroundScheduler:
-    """The six jobs; a failing run is logged and the next one still runs."""
+    """Every scheduled job; a failing run is logged and the next one still runs."""
     tz = settings.calendar.tz
     scheduler = BackgroundScheduler(timezone=tz)
     common = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 300}
@@ -57,6 +59,13 @@ def build_scheduler(
         IntervalTrigger(minutes=1),
         args=(engine, settings),
         id="follow_up_reminder",
+        **common,
+    )
+    scheduler.add_job(
+        escalation_job,
+        IntervalTrigger(minutes=1),
+        args=(engine, settings),
+        id="escalation",
         **common,
     )
     scheduler.add_job(
@@ -87,4 +96,12 @@ def build_scheduler(
         id="outbox",
         **common,
     )
+    if settings.backup_dir is not None:
+        scheduler.add_job(
+            backup_job,
+            CronTrigger(hour=settings.backup_hour, timezone=tz),
+            args=(engine, settings),
+            id="backup",
+            **common,
+        )
     return scheduler

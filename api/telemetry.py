@@ -15,9 +15,12 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from sqlmodel import Session
+from prometheus_client.core import GaugeMetricFamily
+from sqlmodel import Session, col, func, select
 
-from incidents.outbox import backlog
+from api.asgi import NotedSend
+from incidents.jobs import JobRun
+from incidents.outbox import Notification, NotificationStatus, backlog
 
 
 class Telemetry:
@@ -53,17 +56,54 @@ class Telemetry:
             registry=self.registry,
         )
         outbox.set_function(lambda: self._backlog(app))
+        failed = Gauge(
+            "stabilog_outbox_failed",
+            "Notifications given up on after their retries (stabilog notifications retry)",
+            registry=self.registry,
+        )
+        failed.set_function(lambda: self._failed(app))
+        self.registry.register(_JobRuns(app))
 
     @staticmethod
     def _backlog(app: FastAPI) -> float:
         with Session(app.state.engine) as session:
             return float(backlog(session))
 
+    @staticmethod
+    def _failed(app: FastAPI) -> float:
+        with Session(app.state.engine) as session:
+            given_up = col(Notification.status) == NotificationStatus.failed
+            return float(session.exec(select(func.count()).where(given_up)).one())
+
     def count_ingest(self, kind: str, counts: dict[str, int]) -> None:
         self.deliveries.labels(kind, "stored").inc()
         for outcome, key in (("new", "new"), ("repeat", "repeats"), ("resolved", "resolved")):
             if counts.get(key):
                 self.alerts.labels(kind, outcome).inc(counts[key])
+
+
+class _JobRuns:
+    """When each scheduled job last ran (claimed its slot), read from `job_run`: the jobs may run
+    in another process (`stabilog scheduler`), which serves no /metrics, and every instance can
+    tell from the database. `time() - this` is the job's lag (deploy/prometheus). The label is
+    not `job`, which Prometheus gives every target."""
+
+    NAME = "stabilog_job_last_run_timestamp_seconds"
+    HELP = "Unix time of each scheduled job's latest run"
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+
+    def describe(self) -> list[GaugeMetricFamily]:  # so registering it reads no database
+        return [GaugeMetricFamily(self.NAME, self.HELP, labels=["scheduled_job"])]
+
+    def collect(self) -> list[GaugeMetricFamily]:
+        family = GaugeMetricFamily(self.NAME, self.HELP, labels=["scheduled_job"])
+        latest = select(JobRun.job, func.max(JobRun.started_at)).group_by(col(JobRun.job))
+        with Session(self.app.state.engine) as session:
+            for job, started_at in session.exec(latest):
+                family.add_metric([job], started_at.timestamp())
+        return [family]
 
 
 class _Measure:
@@ -78,19 +118,13 @@ class _Measure:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status_code = 500
-
-        async def send_and_note(message) -> None:
-            nonlocal status_code
-            if message["type"] == "http.response.start":
-                status_code = message["status"]
-            await send(message)
-
+        noted = NotedSend(send)
         try:
-            await self.app(scope, receive, send_and_note)
+            await self.app(scope, receive, noted)
         finally:
             template = _template(scope)
-            self.telemetry.requests.labels(scope["method"], template, str(status_code)).inc()
+            status_code = str(noted.status_code)
+            self.telemetry.requests.labels(scope["method"], template, status_code).inc()
             self.telemetry.latency.labels(template).observe(time.perf_counter() - started)
 
 

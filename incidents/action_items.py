@@ -23,6 +23,7 @@ from incidents.actors import Actor
 from incidents.calendar import Calendar
 from incidents.db import paged, utcnow
 from incidents.errors import Forbidden, Invalid, NotFound, refuse_clearing
+from incidents.messages import Message
 from incidents.models import (
     AWAITING_VERIFIER,
     CLOSED_ACTION_STATUSES,
@@ -78,6 +79,11 @@ class Step(StrEnum):
     verify = "verify"
     reject = "reject"
     approve_not_doing = "approve-not-doing"
+
+    @property
+    def label(self) -> str:
+        """The name of the button that takes the step, as a message names it (its label key)."""
+        return f"ai_step_{self.name}"
 
 
 @dataclass(frozen=True)
@@ -190,7 +196,8 @@ def _overdue(today: date) -> Any:
 def _check_due_date(due: date, calendar: Calendar, now: datetime | None) -> None:
     today = calendar.today(now)
     if due < today:
-        raise Invalid("due_date", f"{due} is in the past (today is {today} in {calendar.timezone})")
+        when = {"due": due, "today": today, "timezone": calendar.timezone}
+        raise Invalid("due_date", code="due_in_past", params=when)
 
 
 def default_verifier(session: Session, incident: Incident) -> str | None:
@@ -213,11 +220,7 @@ def add_action_item(
     _check_due_date(data.due_date, calendar, now)
     verifier = data.verifier or default_verifier(session, incident)
     if verifier is None:
-        raise Invalid(
-            "verifier",
-            "required: name who checks the work (验收人); neither the 复盘 nor the incident has"
-            " an owner to default to",
-        )
+        raise Invalid("verifier", code="verifier_required")
     item = ActionItem.model_validate(
         data, update={"incident_id": incident_id, "verifier": verifier}
     )
@@ -245,12 +248,11 @@ def update_action_item(
     changed = {name for name, value in changes.items() if getattr(item, name) != value}
     guarded = [name for name in VERIFIER_FIELDS if name in changed]
     if guarded and item.status in CLOSED_ACTION_STATUSES:
-        raise Invalid(guarded[0], f"cannot change: the item is closed ({item.status})")
+        raise Invalid(guarded[0], code="item_closed", params={"status": item.status})
     # An item without a verifier (older than verification) may be given one by anybody.
     if guarded and item.verifier is not None and not may_act_as(actor, item, Party.verifier):
-        raise Forbidden(
-            f"only the verifier ({item.verifier}) or an admin may change {', '.join(guarded)}"
-        )
+        who = {"verifier": item.verifier, "fields": guarded}
+        raise Forbidden(Message("verifier_fields_forbidden", who))
     if "due_date" in changed:
         _check_due_date(changes["due_date"], calendar, now)
     before = {name: getattr(item, name) for name in changes}
@@ -282,16 +284,21 @@ def take_step(
     rule = RULES[step]
     if not may_act_as(actor, item, rule.by):
         named = getattr(item, rule.by.value) or "none named"
-        raise Forbidden(f"only the item's {rule.by.value} ({named}) or an admin may {step.value}")
+        who = {"by": rule.by.value, "named": named, "step": step.value, "step_label": step.label}
+        raise Forbidden(Message("item_step_forbidden", who))
     if item.status not in rule.before:
-        allowed = " or ".join(rule.before)
-        raise Invalid(
-            "status", f"cannot {step.value} an item that is {item.status}: it must be {allowed}"
-        )
+        params = {
+            "step": step.value,
+            "step_label": step.label,
+            "status": item.status,
+            "allowed": list(rule.before),
+            "allowed_or": " or ".join(rule.before),
+        }
+        raise Invalid("status", code="item_step_status", params=params)
     comment = (comment or "").strip() or None
     if rule.needs_comment and comment is None:
-        why = "the reason not to do it" if step == Step.not_doing else "why it is sent back"
-        raise Invalid("comment", f"required: {why}")
+        why = "comment_not_doing" if step == Step.not_doing else "comment_reject"
+        raise Invalid("comment", code=why)
     before = item.status
     item.status = rule.after
     if step == Step.not_doing:

@@ -5,6 +5,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from incidents.calendar import Calendar
+from incidents.messages import grade_reason_text
 from incidents.models import Grade, Incident
 from incidents.outbox import NotificationEvent, announce, neutralise
 
@@ -15,6 +16,10 @@ def local_text(moment: datetime | None, calendar: Calendar) -> str:
     return "—" if moment is None else f"{calendar.local(moment):%Y-%m-%d %H:%M}"
 
 
+def _chinese_reason(incident: Incident) -> str:
+    return grade_reason_text(incident.grade, incident.grade_hits, incident.grade_reason, "zh")
+
+
 def announce_grade(session: Session, incident: Incident, calendar: Calendar) -> None:
     """An incident filed or regraded A or B goes out once per grade it reaches."""
     if incident.grade not in ANNOUNCED_GRADES:
@@ -23,7 +28,7 @@ def announce_grade(session: Session, incident: Incident, calendar: Calendar) -> 
         f"- 系统：{neutralise(incident.system or '—')}",
         f"- 发现时间：{local_text(incident.detected_at, calendar)}",
         f"- 影响：{neutralise(incident.impact or incident.description or '—')}",
-        f"- 定级依据：{neutralise(incident.grade_reason or '—')}",
+        f"- 定级依据：{neutralise(_chinese_reason(incident) or '—')}",
         f"- 状态：{incident.status}",
     ]
     announce(

@@ -74,9 +74,9 @@ def load_demo(
     session: Session, *, settings: Settings, policy: GradingPolicy, weeks: int = 12, seed: int = 37
 ) -> DemoSummary:
     if weeks < 1 or weeks > 104:
-        raise Invalid("weeks", "between 1 and 104")
+        raise Invalid("weeks", code="demo_weeks")
     if session.exec(select(Source).where(Source.name == "demo-alertmanager")).first():
-        raise Invalid("demo", "the demo data is loaded already")
+        raise Invalid("demo", code="demo_loaded")
     rng = random.Random(seed)
     seed_week = settings.calendar.week_of(SEED_DATE)
     imported = import_weekly(

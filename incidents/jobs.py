@@ -12,8 +12,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, delete
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from incidents import action_items, regulatory, report, scoreboard
+from incidents import action_items, backup, escalation, regulatory, report, scoreboard
 from incidents.alerts.models import Alert
+from incidents.alerts.noise import pages_on_call
 from incidents.announcements import local_text
 from incidents.db import UTCDateTime, dialect_insert, utcnow
 from incidents.grading import GradingPolicy
@@ -54,6 +55,15 @@ def claim_slot(engine: Engine, job: str, slot: str) -> bool:
         return connection.execute(statement).first() is not None
 
 
+def forget_old_slots(session: Session, job: str, now: datetime) -> None:
+    """A job claiming a slot a minute adds up rows; a day of them is all deduplication needs."""
+    session.execute(
+        delete(JobRun).where(
+            col(JobRun.job) == job, col(JobRun.started_at) < now - REMINDER_HORIZON
+        )
+    )
+
+
 def queue_weekly_report(
     session: Session, week: Week, settings: Settings, policy: GradingPolicy
 ) -> int:
@@ -87,18 +97,13 @@ def follow_up_reminder_job(engine: Engine, settings: Settings, now: datetime | N
     if not claim_slot(engine, "follow_up_reminder", f"{now:%Y-%m-%dT%H:%M}"):
         return
     with Session(engine) as session:
-        # A row a minute adds up; a day of them is all that deduplication ever needs.
-        session.execute(
-            delete(JobRun).where(
-                col(JobRun.job) == "follow_up_reminder",
-                col(JobRun.started_at) < now - REMINDER_HORIZON,
-            )
-        )
+        forget_old_slots(session, "follow_up_reminder", now)
         overdue = session.exec(
             select(Alert)
             .where(
                 col(Alert.first_follow_up_at).is_(None),
                 col(Alert.reminded_at).is_(None),
+                pages_on_call(),  # silenced, flapping and storm alerts send nothing
                 col(Alert.received_at) <= now - window,
                 col(Alert.received_at) > now - REMINDER_HORIZON,
             )
@@ -157,12 +162,7 @@ def clock_job(
     if not claim_slot(engine, "clocks", f"{now:%Y-%m-%dT%H:%M}"):
         return
     with Session(engine) as session:
-        # A row a minute adds up; a day of them is all that deduplication ever needs.
-        session.execute(
-            delete(JobRun).where(
-                col(JobRun.job) == "clocks", col(JobRun.started_at) < now - REMINDER_HORIZON
-            )
-        )
+        forget_old_slots(session, "clocks", now)
         calendar = settings.calendar
         regrade_open_incidents(session, now, policy=policy, calendar=calendar)
         regulatory.announce_clock(session, now, policy=policy, calendar=calendar)
@@ -182,13 +182,39 @@ def scoreboard_job(
     if not claim_slot(engine, "scoreboard", f"{now:%Y-%m-%dT%H}"):
         return
     with Session(engine) as session:
-        session.execute(
-            delete(JobRun).where(
-                col(JobRun.job) == "scoreboard", col(JobRun.started_at) < now - REMINDER_HORIZON
-            )
-        )
+        forget_old_slots(session, "scoreboard", now)
         calendar = settings.calendar
         scoreboard.announce_red_lines(
             session, calendar.today(now), policy=policy, calendar=calendar
+        )
+        session.commit()
+
+
+def backup_job(engine: Engine, settings: Settings, now: datetime | None = None) -> None:
+    """Once a night, when STABILOG_BACKUP_DIR is set: a backup of the database there, and only
+    the newest STABILOG_BACKUP_KEEP backups kept (docs/operations.md)."""
+    now = now or utcnow()
+    if settings.backup_dir is None:
+        return
+    night = settings.calendar.today(now).isoformat()
+    if claim_slot(engine, "backup", night):
+        backup.backup_into(engine, settings.backup_dir, keep=settings.backup_keep, now=now)
+        # Recorded apart from the claim, so /metrics tells a backup written from one attempted.
+        claim_slot(engine, "backup_written", night)
+
+
+def escalation_job(engine: Engine, settings: Settings, now: datetime | None = None) -> None:
+    """Once a minute: each alert's next due escalation step, queued for its channel. The step's
+    row (unique per alert and step) is the guard across instances; the slot saves the work."""
+    now = now or utcnow()
+    if not claim_slot(engine, "escalation", f"{now:%Y-%m-%dT%H:%M}"):
+        return
+    with Session(engine) as session:
+        forget_old_slots(session, "escalation", now)
+        escalation.escalate_due(
+            session,
+            now,
+            calendar=settings.calendar,
+            link_ttl=timedelta(hours=settings.ack_link_hours),
         )
         session.commit()

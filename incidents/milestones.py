@@ -109,9 +109,9 @@ def check_order(values: Mapping[str, datetime | None], written: Collection[str])
         if previous is not None and moment < previous[1]:
             earlier = previous[0]
             if field in written:
-                raise Invalid(field, f"must not be before {earlier}")
+                raise Invalid(field, code="not_before", params={"other": earlier})
             if earlier in written:
-                raise Invalid(earlier, f"must not be after {field}")
+                raise Invalid(earlier, code="not_after", params={"other": field})
         previous = (field, moment)
 
 

@@ -32,12 +32,18 @@ from incidents.timeparse import EARLIEST_YEAR, LATEST_YEAR, parse_time, to_local
 from incidents.weeks import Week
 
 
-def _read_moment(value: object, *, date_means_midnight: bool = False) -> object:
+def _read_moment(
+    value: object, *, date_means_midnight: bool = False, recent_past: bool = False
+) -> object:
     """Accept ISO 8601 or the on-call shorthand, read in the team's zone relative to now."""
     tz = active_calendar().tz
     if isinstance(value, str):
         return parse_time(
-            value, tz=tz, reference=datetime.now(tz), date_means_midnight=date_means_midnight
+            value,
+            tz=tz,
+            reference=datetime.now(tz),
+            date_means_midnight=date_means_midnight,
+            recent_past=recent_past,
         )
     if isinstance(value, datetime) and value.tzinfo is None:
         return value.replace(tzinfo=tz)
@@ -53,6 +59,19 @@ def _show_moment(value: datetime | None) -> str | None:
 Moment = Annotated[
     datetime,
     BeforeValidator(_read_moment),
+    PlainSerializer(_show_moment, return_type=str, when_used="json"),
+]
+
+
+def _read_incident_moment(value: object) -> object:
+    return _read_moment(value, recent_past=True)
+
+
+# A time of an incident, which has happened: a clock typed without its day is the most recent
+# such moment ("14:42" typed at 13:45 is yesterday's), not a time still to come.
+IncidentMoment = Annotated[
+    datetime,
+    BeforeValidator(_read_incident_moment),
     PlainSerializer(_show_moment, return_type=str, when_used="json"),
 ]
 
@@ -197,16 +216,16 @@ LEGACY_REGULATORY_TRIGGER = "other_major_event"
 class IncidentBase(SQLModel):
     title: OneLine = Field(min_length=1, max_length=SHORT)
     system: str | None = Field(default=None, max_length=100, index=True)
-    occurred_at: Moment | None = moment_column()
-    detected_at: Moment = moment_column(nullable=False, index=True)
+    occurred_at: IncidentMoment | None = moment_column()
+    detected_at: IncidentMoment = moment_column(nullable=False, index=True)
     # The milestones between (incidents/milestones.py holds their order): 响应, 定位, 止损开始,
     # 止损生效.
-    acknowledged_at: Moment | None = moment_column()
-    located_at: Moment | None = moment_column()
-    mitigation_started_at: Moment | None = moment_column()
-    mitigated_at: Moment | None = moment_column()
-    recovered_at: Moment | None = moment_column()
-    resolved_at: Moment | None = moment_column()
+    acknowledged_at: IncidentMoment | None = moment_column()
+    located_at: IncidentMoment | None = moment_column()
+    mitigation_started_at: IncidentMoment | None = moment_column()
+    mitigated_at: IncidentMoment | None = moment_column()
+    recovered_at: IncidentMoment | None = moment_column()
+    resolved_at: IncidentMoment | None = moment_column()
     detection: Detection | None = Field(default=None, sa_type=String(20))
     source: str | None = Field(default=None, max_length=100)
     description: str | None = Field(default=None, max_length=LONG, sa_type=Text)
@@ -262,7 +281,10 @@ class Incident(IncidentBase, table=True):
     # Whether any regulatory trigger fired (ticked or by the facts), as of the last grading.
     regulatory: bool = False
     grade: Grade | None = Field(default=None, sa_type=String(1), index=True)
-    grade_reason: str | None = Field(default=None, max_length=1000)
+    grade_reason: str | None = Field(default=None, max_length=1000)  # the hits' English
+    # The rules that fired as data (incidents.grading.Hit), worded per language by
+    # incidents.messages; None on rows graded before they were stored: grade_reason tells.
+    grade_hits: list[dict[str, Any]] | None = Field(default=None, sa_type=JSON)
     grade_overridden: bool = False
     # Set by the importer when the text left business impact unclear: ungraded until a person
     # decides, and listed for review.
@@ -331,7 +353,12 @@ class AmountCnyAlias(WriteModel):
 
 class IncidentCreate(IncidentBase, AmountCnyAlias):
     # Required on input: without 发现时间 an incident cannot be stored (the column is NOT NULL).
-    detected_at: Moment
+    detected_at: IncidentMoment
+    # Not stored: a time more than timeparse.CLOCK_SLACK ahead of now is refused unless this says
+    # it is meant (a typo in the date is likelier than an incident logged before it happens).
+    confirm_future: bool = Field(
+        default=False, description="file even though a time is in the future", exclude=True
+    )
 
 
 if TYPE_CHECKING:  # the type checker cannot follow create_model; the fields are the same
@@ -347,6 +374,10 @@ class IncidentPublic(IncidentBase):
     regulatory: bool = Field(description=REGULATORY_HELP)
     grade: Grade | None
     grade_reason: str | None
+    grade_hits: list[dict[str, Any]] | None = Field(
+        description="the grading rules that fired, as data: rule, value, limit, grade (see"
+        " docs/messages.md); null for incidents graded before they were stored"
+    )
     grade_overridden: bool
     needs_review: bool
     created_by: str
@@ -385,7 +416,7 @@ class IncidentPublic(IncidentBase):
 
 
 class TimelineEntryBase(SQLModel):
-    at: Moment = moment_column(nullable=False)
+    at: IncidentMoment = moment_column(nullable=False)
     text: str = Field(min_length=1, max_length=2000, sa_type=Text)
     key_event: bool = False
     # The incident's milestone this entry marks: adding the entry sets it to `at`.
@@ -400,7 +431,7 @@ class TimelineEntry(TimelineEntryBase, table=True):
 
 
 class TimelineEntryCreate(TimelineEntryBase, WriteModel):
-    at: Moment  # required on input, like IncidentCreate.detected_at
+    at: IncidentMoment  # required on input, like IncidentCreate.detected_at
 
 
 class TimelineEntryPublic(TimelineEntryBase):
@@ -780,3 +811,17 @@ class ApiTokenPublic(SQLModel):
     role: Role
     created_at: Moment
     revoked_at: Moment | None
+
+
+class FormKey(SQLModel, table=True):
+    """A page form post being handled or handled: the digest of its idempotency key (made when
+    the form was shown) and its body. A second identical post (a double click, a retry) leads to
+    `location`, the first one's result, instead of acting twice; see `incidents.form_keys`."""
+
+    __tablename__ = "form_key"
+    digest: str = Field(primary_key=True, max_length=64)
+    path: str = Field(max_length=2000)
+    location: str | None = Field(default=None, max_length=2000)  # None while being handled
+    claimed_at: datetime = Field(
+        default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=True
+    )

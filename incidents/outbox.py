@@ -26,6 +26,9 @@ class NotificationEvent(StrEnum):
     action_due = "action_due"  # an action item due in 2 working days, or today
     regulatory = "regulatory"  # a trigger fired; the report is due soon; it is overdue
     scoreboard = "scoreboard"  # a team's 故障积分 reached its red line this month (once a month)
+    alert_flapping = "alert_flapping"  # a fingerprint fires and resolves over and over (once)
+    alert_storm = "alert_storm"  # many new alerts from one source in a minute: one notice
+    escalation = "escalation"  # a step of an alert's escalation policy, to the step's channel
 
 
 class ChannelKind(StrEnum):
@@ -54,12 +57,15 @@ class ChannelCreate(WriteModel):
     name: OneLine = Field(min_length=1, max_length=100)
     url: str = Field(min_length=1, max_length=2000)
     secret: str | None = Field(default=None, max_length=500)
-    events: list[NotificationEvent] = Field(min_length=1, max_length=10)
+    # Every event once at most: the bound grows with the events, never below them.
+    events: list[NotificationEvent] = Field(min_length=1, max_length=len(NotificationEvent))
 
 
 class ChannelUpdate(WriteModel):
     enabled: bool | None = None
-    events: list[NotificationEvent] | None = Field(default=None, min_length=1, max_length=10)
+    events: list[NotificationEvent] | None = Field(
+        default=None, min_length=1, max_length=len(NotificationEvent)
+    )
 
 
 class ChannelPublic(SQLModel):
@@ -92,6 +98,8 @@ class Notification(SQLModel, table=True):
     title: str = Field(max_length=300)
     markdown: str = Field(sa_type=Text)
     url: str | None = Field(default=None, sa_type=Text)
+    # People the robot @-mentions so their phone rings (RotaMember.mention(): name, mobile, ids).
+    mentions: list[dict[str, str]] = Field(default_factory=list, sa_type=JSON)
     status: NotificationStatus = Field(
         default=NotificationStatus.pending, sa_type=String(20), index=True
     )
@@ -148,16 +156,26 @@ def announce(
     title: str,
     markdown: str,
     path: str | None = None,
+    channel_id: int | None = None,
+    mentions: list[dict[str, str]] | None = None,
 ) -> int:
     """Queue one message for every enabled channel subscribed to `event`, in the caller's
     transaction; a (channel, dedup_key) already queued is left as it is. Returns rows added.
+
+    With `channel_id`, the message goes to that one channel (if enabled) whatever it subscribes
+    to: an escalation step names its channel. `mentions` are the people it @-mentions.
 
     `title` is plain text; `markdown` is trusted, so every piece of user text in it has gone
     through `neutralise`. `path` is a page of Stabilog (`/incidents/5`): delivery puts
     STABILOG_PUBLIC_URL in front, so a changed address reaches messages still waiting.
     """
-    channels = session.exec(select(Channel).where(col(Channel.enabled).is_(True))).all()
-    subscribed = [channel.id for channel in channels if event in channel.events]
+    enabled = select(Channel).where(col(Channel.enabled).is_(True))
+    if channel_id is not None:
+        enabled = enabled.where(col(Channel.id) == channel_id)
+    channels = session.exec(enabled).all()
+    subscribed = [
+        channel.id for channel in channels if channel_id is not None or event in channel.events
+    ]
     if not subscribed:
         return 0
     table = Notification.__table__  # type: ignore[attr-defined]
@@ -167,18 +185,19 @@ def announce(
         .values(
             [
                 {
-                    "channel_id": channel_id,
+                    "channel_id": target,
                     "event": event,
                     "dedup_key": dedup_key,
                     "title": title[:300],
                     "markdown": markdown,
                     "url": path,
+                    "mentions": mentions or [],
                     "status": NotificationStatus.pending,
                     "attempts": 0,
                     "next_attempt_at": now,
                     "created_at": now,
                 }
-                for channel_id in subscribed
+                for target in subscribed
             ]
         )
         .on_conflict_do_nothing(index_elements=["channel_id", "dedup_key"])

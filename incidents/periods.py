@@ -68,7 +68,8 @@ def _months(kind: PeriodKind, year: int, month: int) -> Period:
 
 def _check_year(year: int) -> None:
     if not EARLIEST_YEAR <= year <= LATEST_YEAR:
-        raise Invalid("period", f"year {year} is outside {EARLIEST_YEAR}–{LATEST_YEAR}")
+        years = {"year": year, "first": EARLIEST_YEAR, "last": LATEST_YEAR}
+        raise Invalid("period", code="year_outside", params=years)
 
 
 def parse_period(text: str) -> Period:
@@ -82,23 +83,21 @@ def parse_period(text: str) -> Period:
         return _months("year", int(match[1]), 1)
     if match := _MONTH.fullmatch(text):
         if not 1 <= int(match[2]) <= 12:
-            raise Invalid("period", f"{text!r} has no month {int(match[2])}")
+            raise Invalid("period", code="no_month", params={"text": text, "month": int(match[2])})
         return _months("month", int(match[1]), int(match[2]))
     if match := _RANGE.fullmatch(text):
         try:
             first, last = date.fromisoformat(match[1]), date.fromisoformat(match[2])
         except ValueError as exc:
-            raise Invalid("period", f"unreadable date in {text[:40]!r}: {exc}") from exc
+            unreadable = {"text": text[:40], "problem": str(exc)}
+            raise Invalid("period", code="unreadable_period_date", params=unreadable) from exc
         _check_year(first.year)
         _check_year(last.year)
         if last < first:
-            raise Invalid("period", f"{last.isoformat()} is before {first.isoformat()}")
+            ends = {"first": first.isoformat(), "last": last.isoformat()}
+            raise Invalid("period", code="range_reversed", params=ends)
         period = Period("range", first, last)
         if period.days > MAX_PERIOD_DAYS:
-            raise Invalid("period", "a range is at most five years long")
+            raise Invalid("period", code="range_too_long")
         return period
-    raise Invalid(
-        "period",
-        f"unreadable period {text[:40]!r}: give 2023-09, 2023-Q3, 2023-H2, 2023"
-        " or 2023-07-01..2023-09-30",
-    )
+    raise Invalid("period", code="unreadable_period", params={"text": text[:40]})

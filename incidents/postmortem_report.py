@@ -22,6 +22,7 @@ from incidents import action_items, postmortems
 from incidents.alerts.models import Alert
 from incidents.calendar import Calendar
 from incidents.grading import Targets, net_loss
+from incidents.messages import grade_reason_text
 from incidents.milestones import MILESTONES, STAGES, OneFiveTen, one_five_ten, stage_minutes
 from incidents.models import ActionItem, Incident, Postmortem, PostmortemReview, TimelineEntry
 from incidents.report import DOCUMENT_TEMPLATES
@@ -415,7 +416,10 @@ def _overview(
 ) -> list[Block]:
     incident, postmortem = report.incident, report.postmortem
     grade = str(incident.grade) if incident.grade is not None else labels["ungraded"]
-    reason = user_text(incident.grade_reason or labels["none"])
+    worded = grade_reason_text(
+        incident.grade, incident.grade_hits, incident.grade_reason, report.lang
+    )
+    reason = user_text(worded or labels["none"])
     if incident.grade_overridden:
         reason += labels["overridden"]
     facts = [(labels["grade"], grade), (labels["grade_reason"], reason)]

@@ -10,6 +10,7 @@ from incidents.calendar import Calendar
 from incidents.db import get_or_raise, utcnow
 from incidents.errors import Forbidden, Incomplete, Invalid
 from incidents.grading import GradingPolicy
+from incidents.messages import Message
 from incidents.milestones import Milestone
 from incidents.models import (
     DETECTION_CHANNELS,
@@ -63,7 +64,8 @@ def add_timeline_entry(
                 reason=f"timeline entry {entry.id}",
             )
         except Invalid as exc:  # named on the entry's time: that is what the writer typed
-            raise Invalid("at", f"{exc.field} {exc.message}") from None
+            params = {"other": exc.field, "inner": exc.message}
+            raise Invalid("at", code="entry_time", params=params) from None
     if actor.is_person:
         reason = f"first timeline entry by a person ({entry.id})"
         acknowledge_if_unset(session, incident, data.at, actor=actor, reason=reason)
@@ -109,7 +111,7 @@ def put_postmortem(
     postmortem = session.get(Postmortem, incident_id)
     current = postmortem.status if postmortem is not None else PostmortemStatus.draft
     if data.status is not None and data.status != current:
-        raise Invalid("status", _STATUS_IS_AN_ACTION[data.status])
+        raise Invalid("status", code=_STATUS_IS_AN_ACTION[data.status])
     values = data.model_dump(exclude={"status"})
     if values["due_date"] is None:
         recovered_on = calendar.local_date(incident.recovered_at or incident.detected_at)
@@ -145,29 +147,26 @@ def put_postmortem(
     return postmortem
 
 
-# Why PUT refuses a new status, by the status asked for.
+# Why PUT refuses a new status, by the status asked for (codes of incidents.messages).
 _STATUS_IS_AN_ACTION = {
-    PostmortemStatus.draft: "goes back to draft when a reviewer requests changes",
-    PostmortemStatus.in_review: "is moved by submitting the postmortem for review (submit)",
-    PostmortemStatus.published: (
-        "is set by publishing (publish), which checks the postmortem is complete and approved"
-    ),
+    PostmortemStatus.draft: "pm_status_draft",
+    PostmortemStatus.in_review: "pm_status_in_review",
+    PostmortemStatus.published: "pm_status_published",
 }
 # What publishing needs, besides every reviewer's approval.
 MIN_WHYS = 3
 WHYS_NEEDED_FOR = (Grade.A, Grade.B)
-REQUIRED = "required to publish"
 
 
 def missing_for_publishing(
     session: Session, incident: Incident, postmortem: Postmortem
 ) -> list[tuple[str, str]]:
     """Every part the 复盘 lacks to be published, each as (field, why); approvals aside."""
-    missing = []
+    missing: list[tuple[str, str]] = []
     if not (postmortem.root_cause or "").strip():
-        missing.append(("root_cause", REQUIRED))
+        missing.append(("root_cause", Message("required_to_publish")))
     if postmortem.root_cause_category is None:
-        missing.append(("root_cause_category", REQUIRED))
+        missing.append(("root_cause_category", Message("required_to_publish")))
     marks = select(TimelineEntry.milestone).where(
         TimelineEntry.incident_id == incident.id,
         col(TimelineEntry.milestone).in_(TIMELINE_MARKS),
@@ -175,23 +174,21 @@ def missing_for_publishing(
     marked = set(session.exec(marks.distinct()))
     for milestone, what in TIMELINE_MARKS.items():
         if milestone not in marked:
-            missing.append(("timeline", f"no timeline entry marks the {what} ({milestone})"))
+            mark = {
+                "what": what,
+                "milestone": milestone.value,
+                "mark": f"milestone_{milestone.value}",
+            }
+            missing.append(("timeline", Message("timeline_mark_missing", mark)))
     counted = select(func.count()).where(
         ActionItem.incident_id == incident.id, ActionItem.status != ActionItemStatus.not_doing
     )
     if not session.exec(counted).one() and not (postmortem.no_action_reason or "").strip():
-        missing.append(
-            ("action_items", "add an action item, or say in no_action_reason why none is needed")
-        )
+        missing.append(("action_items", Message("action_item_or_reason")))
     whys = [why for why in postmortem.five_whys if why.strip()]
     if incident.grade in WHYS_NEEDED_FOR and len(whys) < MIN_WHYS:
-        missing.append(
-            (
-                "five_whys",
-                f"a grade {incident.grade} incident needs a chain of at least {MIN_WHYS} whys"
-                f" ({len(whys)} given)",
-            )
-        )
+        counts = {"grade": incident.grade, "least": MIN_WHYS, "given": len(whys)}
+        missing.append(("five_whys", Message("whys_needed", counts)))
     return missing
 
 
@@ -215,15 +212,15 @@ def latest_verdicts(session: Session, incident_id: int) -> dict[str, PostmortemR
 def missing_approvals(session: Session, postmortem: Postmortem) -> list[tuple[str, str]]:
     """The named reviewers whose latest verdict is not an approval, as (field, why)."""
     if not postmortem.reviewers:
-        return [("reviewers", "name at least one reviewer")]
+        return [("reviewers", Message("name_a_reviewer"))]
     latest = latest_verdicts(session, postmortem.incident_id)
-    missing = []
+    missing: list[tuple[str, str]] = []
     for name in postmortem.reviewers:
         review = latest.get(name)
         if review is None:
-            missing.append(("reviewers", f"{name} has not reviewed it yet"))
+            missing.append(("reviewers", Message("not_reviewed_yet", {"name": name})))
         elif review.verdict != ReviewVerdict.approve:
-            missing.append(("reviewers", f"{name} requested changes"))
+            missing.append(("reviewers", Message("changes_requested", {"name": name})))
     return missing
 
 
@@ -254,11 +251,9 @@ def submit_for_review(session: Session, incident_id: int, *, actor: Actor) -> Po
     """待复盘 → 复盘中: a draft with its reviewers named goes to them."""
     postmortem = get_postmortem(session, incident_id)
     if postmortem.status != PostmortemStatus.draft:
-        raise Invalid(
-            "status", f"only a draft is submitted for review; this one is {postmortem.status}"
-        )
+        raise Invalid("status", code="submit_only_draft", params={"status": postmortem.status})
     if not postmortem.reviewers:
-        raise Invalid("reviewers", "name at least one reviewer before submitting for review")
+        raise Invalid("reviewers", code="reviewer_before_submit")
     _move(session, postmortem, PostmortemStatus.in_review, actor=actor)
     return postmortem
 
@@ -277,14 +272,14 @@ def review_postmortem(
     postmortem = get_postmortem(session, incident_id)
     name = reviewer if reviewer is not None else actor.name
     if name != actor.name and not actor.role.at_least(Role.admin):
-        raise Forbidden("only an admin records the verdict of another reviewer")
+        raise Forbidden(Message("review_for_another"))
     if name not in postmortem.reviewers:
-        raise Forbidden(f"{name} is not a reviewer of this postmortem")
+        raise Forbidden(Message("not_a_reviewer", {"name": name}))
     if postmortem.status == PostmortemStatus.published:
-        raise Invalid("status", "the postmortem is published; its review is over")
+        raise Invalid("status", code="review_over")
     comment = (data.comment or "").strip() or None
     if data.verdict == ReviewVerdict.request_changes and comment is None:
-        raise Invalid("comment", "say which changes are requested")
+        raise Invalid("comment", code="say_which_changes")
     review = PostmortemReview(
         incident_id=incident_id, reviewer=name, verdict=data.verdict, comment=comment
     )
@@ -322,13 +317,13 @@ def publish_postmortem(
     incident = get_incident(session, incident_id)
     postmortem = get_postmortem(session, incident_id)
     if postmortem.status == PostmortemStatus.published:
-        raise Invalid("status", "the postmortem is published already")
+        raise Invalid("status", code="published_already")
     overriding = reason is not None and bool(reason.strip())
     if overriding and not actor.role.at_least(Role.admin):
-        raise Forbidden("only an admin publishes over missing approvals")
-    missing = []
+        raise Forbidden(Message("publish_over_approvals"))
+    missing: list[tuple[str, str]] = []
     if postmortem.status != PostmortemStatus.in_review:
-        missing.append(("status", "submit the postmortem for review first"))
+        missing.append(("status", Message("submit_first")))
     missing += missing_for_publishing(session, incident, postmortem)
     unapproved = missing_approvals(session, postmortem)
     if not overriding:

@@ -205,10 +205,10 @@ def record(
     incident = session.get_one(Incident, report.incident_id)
     reported_at: datetime = changes.get("reported_at") or report.reported_at or utcnow()
     if reported_at < (incident.occurred_at or incident.detected_at):
-        raise Invalid("reported_at", "must not be before the incident occurred")
+        raise Invalid("reported_at", code="not_before_occurred")
     written = changes.get("written_report_at")
     if written is not None and written < reported_at:
-        raise Invalid("written_report_at", "must not be before reported_at")
+        raise Invalid("written_report_at", code="not_before", params={"other": "reported_at"})
     before = {name: getattr(report, name) for name in changes}
     for name, value in changes.items():
         setattr(report, name, value)

@@ -60,6 +60,7 @@ LABELS: dict[str, dict[str, str]] = {
         "minutes": "{value}分钟",
         "rank": "第{value}",
         "follow_up_rate": "报警{minutes}分钟跟进率",
+        "silenced": "静默报警{count}条（维护窗口内，不计入跟进率）",
         "closed_loop_rate": "监控跟进闭环率",
         "validity_rate": "监控有效率",
         "monitoring_detection_rate": "监控发现率",
@@ -96,6 +97,7 @@ LABELS: dict[str, dict[str, str]] = {
         "minutes": "{value} min",
         "rank": "#{value}",
         "follow_up_rate": "Alerts followed up within {minutes} min",
+        "silenced": "{count} silenced alerts (maintenance windows, left out of the rates)",
         "closed_loop_rate": "Alerts with a conclusion",
         "validity_rate": "Valid alerts",
         "monitoring_detection_rate": "Incidents found by monitoring",
@@ -161,6 +163,13 @@ def _percent(value: float | None, digits: int) -> str:
 def _figure(name: str, value: Decimal) -> str:
     unit = FIGURES[name].unit
     return f"{value.normalize():f}{unit}"
+
+
+def _year_availability(report: WeeklyReport, computed: Availability) -> str:
+    stated = report.figures.get("year_availability")
+    if stated is None:
+        return _percent(computed.value, 3)
+    return _figure("year_availability", stated)
 
 
 def _yuan(amount: Decimal) -> str:
@@ -237,9 +246,9 @@ def _figure_lines(report: WeeklyReport) -> list[str]:
     labels = LABELS[report.lang]
     separator = "，" if report.lang == "zh" else ", "
     lines = []
-    for name in FIGURES:
+    for name, kind in FIGURES.items():
         value = report.figures.get(name)
-        if value is None:
+        if value is None or not kind.listed:
             continue
         shown = (
             labels["rank"].format(value=value.normalize())
@@ -303,7 +312,7 @@ def blocks(report: WeeklyReport, user_text: Callable[[str], str] = _as_is) -> li
         result += [Block("p", labels["payments"]), Block("ul", items=tuple(figure_lines))]
     year_all = next(row for row in report.year_availability if row.system == ALL_SYSTEMS)
     availability_lines = [
-        labels["year_availability"].format(value=_percent(year_all.value, 3)),
+        labels["year_availability"].format(value=_year_availability(report, year_all)),
         labels["grades"].format(ab=grades["A"] + grades["B"], cd=grades["C"] + grades["D"]),
     ]
     if grades["ungraded"]:
@@ -321,7 +330,13 @@ def blocks(report: WeeklyReport, user_text: Callable[[str], str] = _as_is) -> li
     follow_up_lines = [
         _rate_line(name, getattr(metrics, name), getattr(previous, name), report)
         for name in shown_rates(report)
-    ] + [_durations_line(name, getattr(metrics, name), labels) for name in Metrics.DURATIONS]
+    ]
+    # Only in weeks with silenced alerts, so a week without any reads as it always did.
+    if metrics.silenced_alerts:
+        follow_up_lines.append(labels["silenced"].format(count=metrics.silenced_alerts))
+    follow_up_lines += [
+        _durations_line(name, getattr(metrics, name), labels) for name in Metrics.DURATIONS
+    ]
     result += [
         Block("p", labels["availability"]),
         Block("ul", items=tuple(availability_lines)),

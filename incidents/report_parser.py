@@ -7,6 +7,11 @@ Stabilog's own output) listing one item per event:
     - 9/7 14:42 监控发现……，持续
     处置：停止新的 IP 解析，恢复原有的解析，业务恢复
 
+What an item's prose says (counts, durations, money, systems, detection, impact) is read by the
+phrase table of incidents/phrases.py, with the text each value came from. The report's own
+statements about its week are read too: its 事故数 line (stated grade counts, which the importer
+reconciles with the grades it computes) and its figures (支付成功率, 年度可用性, 健康分, 排名).
+
 An item whose time cannot be read is returned as unreadable rather than dropped or guessed: the
 import is all-or-nothing, and a person fixes the line. Everything read from an item's prose
 (system, impact, counts, durations) is a best-effort hint that the importer may leave empty.
@@ -18,25 +23,26 @@ report's year, is unreadable.
 """
 
 import hashlib
-import math
 import re
 import unicodedata
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from incidents import phrases
 from incidents.errors import Invalid
-from incidents.models import COUNT_MAX, LONG, SHORT, Detection
+from incidents.models import LONG, SHORT, Detection
 from incidents.report import LABELS
 from incidents.timeparse import EARLIEST_YEAR, LATEST_YEAR, parse_time
+from incidents.weeks import REPORT_WEEK_REACH
 
 # A real report is a few thousand characters; the cap keeps a pasted log file from being searched.
 MAX_REPORT_CHARS = 1_000_000
 # A weekly report lists last week's events and the odd one found late (the seed's 8/31 in the 9/9
-# report). A year-less date further back than this was read into the previous year by timeparse
-# and is far likelier a typo for a date after the report.
-_LOOKBACK = timedelta(days=183)
+# report); filing refuses a report week further than REPORT_WEEK_REACH from the detection, so an
+# item dated further back is a typo (the month, or a year-less date read into the last year).
+_LOOKBACK = REPORT_WEEK_REACH
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,12 @@ class ImportedEvent:
     business_impact: bool | None
     impact_minutes: int | None
     fingerprint: str
+    failed_transactions: int | None = None
+    affected_users: int | None = None
+    amount_involved_cny: Decimal | None = None
+    loss_cny: Decimal | None = None
+    # Each value read, by field name, with the text it was read from ("detected_at": "9/7 14:42").
+    evidence: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -64,17 +76,30 @@ class UnreadableLine:
 
 
 @dataclass(frozen=True)
+class Stated:
+    """A value the report states about its own week, with its line."""
+
+    value: Decimal
+    line_number: int
+    text: str
+
+
+@dataclass(frozen=True)
 class ParsedReport:
     report_date: date
     week_number: int | None
     events: list[ImportedEvent]
     unreadable: list[UnreadableLine]
+    # "事故数AB级0次，CD级1次": {"AB": 0, "CD": 1}; empty when the report does not say.
+    stated_counts: dict[str, Stated] = field(default_factory=dict)
+    # The figures of incidents/figures.py it states, plus "year_availability" (年度可用性).
+    stated_figures: dict[str, Stated] = field(default_factory=dict)
 
 
 # --- the report's structure -------------------------------------------------------------------
 
 # "# 第37周 2023-09-09", "第37周 2023/09/09", "## 第37周 2023-09-09 稳定性周报",
-# "# 2023-09-09 周报".
+# "# 2023-09-09 周报", in full-width digits too.
 # A line counts as a heading when it is a Markdown heading or names its week, so that a body line
 # such as the seed's "Created: 2023年11月29日 20:55" is not taken for the report date.
 _HEADING = re.compile(
@@ -84,14 +109,15 @@ _HEADING = re.compile(
 )
 # The seed numbers the section inside 【O3 …】 ("1. 生产稳定性事件："); Stabilog writes a heading.
 _EVENTS_TITLE = re.compile(
-    r"\s*(?:\#{1,6}\s*|\d{1,2}\s*[.、)）]\s*|[-*+]\s+)?【?生产稳定性事件】?\s*[:：]?\s*"
+    r"\s*(?:\#{1,6}\s*|(?:\d{1,2}|[一二三四五六七八九十]{1,3})\s*[.、)）]\s*|[-*+]\s+)?"
+    r"【?生产稳定性事件】?\s*[:：]?\s*"
 )
 # The next Markdown heading, or a bare block title such as the seed's 【其他】, ends the section.
 _SECTION_END = re.compile(r"\s*(?:\#|【[^】]*】\s*$)")
 # "- " in the seed, "1. " in Stabilog's output; also the other Markdown bullets and "1、" as
-# Chinese input methods type it. ASCII markers need a space after them, as in Markdown, so that a
-# wrapped line starting "2.5小时后恢复" is not read as item 2.
-_LIST_MARKER = re.compile(r"(?P<indent>\s*)(?:[-*+]\s+|•\s*|\d{1,3}[.)]\s+|\d{1,3}[、）]\s*)")
+# Chinese input methods type it ("１．" in full width). ASCII markers need a space after them,
+# as in Markdown, so that a wrapped line starting "2.5小时后恢复" is not read as item 2.
+_LIST_MARKER = re.compile(r"(?P<indent>\s*)(?:[-*+]\s+|•\s*|\d{1,3}[.)．]\s+|\d{1,3}[、）]\s*)")
 # The time that opens an item, as people type it: "9/7 14:42", "9/7 17:45监控宝…" (no space
 # before the text), "9月7日 14:42", "9/8 凌晨00:45", "2023/9/7 14:42". Only the span is found
 # here; timeparse reads it. The trailing lookahead keeps "14:425" from passing as 14:42.
@@ -114,65 +140,25 @@ _NOTHING_TO_REPORT = re.compile(
 # A clause ends at Chinese punctuation. An ASCII comma ends one only before a space: the seed uses
 # it without one to list places ("福建福州移动,内蒙古呼和浩特移动").
 _CLAUSE_END = re.compile(r"[，。；！？：\n]|[,;.!?](?=\s)")
-# Systems are guesses that a person reviews: a bank's or network's line or depository (银商专线
-# over whichever carrier, 中信存管), else the first of the team's systems and payment networks.
-# A bank's short name alone is not taken: 建设, 平安, 交通 are everyday words too.
-_COUNTERPARTY_SYSTEM = re.compile(
-    r"(?P<party>银商|银联|网联|中信|招商|招行|工商|工行|建设|建行|农业|农行|中行|交通|交行|浦发|民生|"
-    r"兴业|光大|华夏|平安|广发|邮储)(?:银行)?(?:移动|联通|电信)?(?P<kind>专线|存管|通道|渠道)"
+# 事故数AB级0次，CD级1次 / A/B级事故1起，C/D级事故0起 / AB类：1 起；CD类：2 起.
+_STATED_COUNTS = re.compile(
+    r"A\s*[/、]?\s*B\s*(?:级|类)?\s*(?:事故|故障)?\s*(?:数)?\s*[:：]?\s*(?P<AB>[0-9]{1,3})\s*(?:次|起|个|件)"
+    r"[^0-9\n]{0,12}?"
+    r"C\s*[/、]?\s*D\s*(?:级|类)?\s*(?:事故|故障)?\s*(?:数)?\s*[:：]?\s*(?P<CD>[0-9]{1,3})\s*(?:次|起|个|件)"
 )
-_SYSTEM_WORDS = re.compile(
-    r"履约|收单|代付|备付金|清结算|对账|账单|存管|企业钱包|商户系统|账户系统|银商|银联|网联|POS",
-    re.IGNORECASE,
-)
-# Named monitoring tools: naming one is both the source and proof that monitoring found it.
-_SOURCES = {
-    "监控宝": "监控宝",
-    "alertmanager": "Alertmanager",
-    "prometheus": "Prometheus",
-    "grafana": "Grafana",
-    "zabbix": "Zabbix",
-    "夜莺": "夜莺",
+_PERCENT = r"\s*(?:为|[:：])?\s*(?P<value>[0-9]{1,3}(?:\.[0-9]{1,6})?)\s*%"
+# The report's figures for its week; the first line stating each wins (the seed states 健康分 in
+# its 重点工作 before restating a later one in O3).
+_STATED_FIGURES = {
+    "deposit_success_rate": re.compile(r"入金(?:有效)?成功率" + _PERCENT),
+    "payout_success_rate": re.compile(r"出金(?:有效)?成功率" + _PERCENT),
+    "first_pay_success_rate": re.compile(r"一次(?:性)?支付成功率" + _PERCENT),
+    "year_availability": re.compile(r"年度可用性" + _PERCENT),
+    "health_score": re.compile(
+        r"健康分\s*(?:为|[:：])?\s*(?P<value>[0-9]{1,4}(?:\.[0-9]{1,2})?)(?![0-9%])"
+    ),
+    "health_rank": re.compile(r"排名\s*(?:为|[:：])?\s*第?\s*(?P<value>[0-9]{1,3})(?![0-9])"),
 }
-_SOURCE = re.compile("|".join(_SOURCES), re.IGNORECASE)
-_MONITORING = re.compile(r"监控|告警|报警|预警")
-# "545笔失败", "共 545笔失败", "1.2万笔交易失败"; not "15笔均没有受影响" (no failure) nor
-# "15笔均未失败" (a negation between the count and 失败).
-_COUNT = r"(?P<count>[0-9]{1,3}(?:,[0-9]{3})+|[0-9]{1,13}(?:\.[0-9]{1,4})?)\s*(?P<wan>万)?\s*"
-_COUNT_THEN_FAILED = re.compile(_COUNT + r"(?:笔|单)[^，。；,;\n未没无不]{0,8}?失败")
-# "失败订单545笔", "失败共计545笔".
-_FAILED_THEN_COUNT = re.compile(r"失败[^，。；,;\n0-9]{0,6}?" + _COUNT + r"(?:笔|单)")
-# Business said to be untouched: 未影响业务, 对业务侧无影响, 15笔均没有受影响.
-_NO_IMPACT = re.compile(
-    r"未(?:受|造成|对业务造成)?影响|无影响|没有(?:受到?|造成)?(?:任何)?影响|不影响"
-)
-# Business said to be hit. "业务恢复" alone is not: the seed's 9/7 14:42 failover ends in 业务恢复
-# yet its week counts one C/D incident only (the 545 failed orders), so such text stays unclear
-# and goes to a person for review.
-_IMPACT = re.compile(
-    r"业务(?:受损|中断|受到?影响)|影响(?:了)?(?:业务|交易|支付|用户)|交易失败|支付失败|客诉|用户投诉"
-)
-# "持续2mins后恢复", "持续约5分钟", "持续1.5小时", "持续30秒".
-_STATED_DURATION = re.compile(
-    r"持续(?:了|约|近|大约)?\s*(?P<amount>[0-9]{1,5}(?:\.[0-9]{1,2})?)\s*"
-    r"(?P<unit>分钟|分|minutes?|mins?|小时|hours?|hrs?|h|秒|seconds?|secs?|s)(?![a-z])",
-    re.IGNORECASE,
-)
-# Minutes per unit, keyed by the unit's first character as matched above (分钟 and mins alike).
-_MINUTES_PER_UNIT: dict[str, int | Decimal] = {
-    "分": 1,
-    "m": 1,
-    "小": 60,
-    "h": 60,
-    "秒": Decimal(1) / 60,
-    "s": Decimal(1) / 60,
-}
-# "00:45-01:03" (the seed's 银商 line): an outage window; an end before the start is past midnight.
-_CLOCK_RANGE = re.compile(
-    r"(?<![0-9])(?P<h1>[0-9]{1,2})[:：](?P<m1>[0-9]{2})\s*[-~～—–至到]\s*"
-    r"(?P<h2>[0-9]{1,2})[:：](?P<m2>[0-9]{2})(?![0-9])"
-)
-_MINUTES_PER_DAY = 24 * 60
 
 
 def parse_weekly_report(text: str, *, tz: ZoneInfo) -> ParsedReport:
@@ -180,14 +166,32 @@ def parse_weekly_report(text: str, *, tz: ZoneInfo) -> ParsedReport:
 
     Raises Invalid when the report has no heading giving its date, or no events section."""
     if len(text) > MAX_REPORT_CHARS:
-        raise Invalid("text", f"longer than {MAX_REPORT_CHARS:,} characters")
+        raise Invalid("text", code="text_too_long", params={"limit": f"{MAX_REPORT_CHARS:,}"})
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     report_date, week_number = _read_heading(lines)
     items, stray = _items_of(lines, _events_section(lines))
     events, unreadable = _read_items(items, report_date, tz)
     unreadable.extend(stray)
     unreadable.sort(key=lambda line: line.line_number)
-    return ParsedReport(report_date, week_number, events, unreadable)
+    counts, figures = _statements(lines)
+    return ParsedReport(report_date, week_number, events, unreadable, counts, figures)
+
+
+def _statements(lines: list[str]) -> tuple[dict[str, Stated], dict[str, Stated]]:
+    """The grade counts and figures the report states about its week, each from its first line."""
+    counts: dict[str, Stated] = {}
+    figures: dict[str, Stated] = {}
+    for line_number, line in enumerate(lines, 1):
+        view = phrases.ascii_view(line)
+        if not counts and (stated := _STATED_COUNTS.search(view)):
+            counts = {
+                bucket: Stated(Decimal(stated[bucket]), line_number, line.strip())
+                for bucket in ("AB", "CD")
+            }
+        for name, pattern in _STATED_FIGURES.items():
+            if name not in figures and (figure := pattern.search(view)):
+                figures[name] = Stated(Decimal(figure["value"]), line_number, line.strip())
+    return counts, figures
 
 
 # --- heading and section ----------------------------------------------------------------------
@@ -197,25 +201,26 @@ def _read_heading(lines: list[str]) -> tuple[date, int | None]:
     """The report date and week number of the first heading. The seed repeats its heading
     (`2023-09-09`, then `2023/09/09`); a later report pasted below is cut off by the section end."""
     for line_number, line in enumerate(lines, 1):
-        if match := _HEADING.match(line):
+        if match := _HEADING.match(phrases.ascii_view(line)):
             return _heading_date(match, line_number)
-    raise Invalid("heading", "no heading giving the report date, such as '# 第37周 2023-09-09'")
+    raise Invalid("heading", code="no_heading")
 
 
 def _heading_date(match: re.Match[str], line_number: int) -> tuple[date, int | None]:
     year = int(match["year"])
     if not EARLIEST_YEAR <= year <= LATEST_YEAR:
-        raise Invalid(
-            "heading", f"line {line_number}: year {year} is outside {EARLIEST_YEAR}–{LATEST_YEAR}"
-        )
+        where = {"line": line_number, "year": year, "first": EARLIEST_YEAR, "last": LATEST_YEAR}
+        raise Invalid("heading", code="heading_year", params=where)
     try:
         report_date = date(year, int(match["month"]), int(match["day"]))
     except ValueError as exc:
-        raise Invalid("heading", f"line {line_number}: {exc}") from None
+        problem = {"line": line_number, "problem": str(exc)}
+        raise Invalid("heading", code="heading_date", params=problem) from None
     written_week = match["hashed_week"] or match["week"]
     week_number = int(written_week) if written_week else None
     if week_number is not None and not 1 <= week_number <= 53:
-        raise Invalid("heading", f"line {line_number}: there is no week {week_number}")
+        where = {"line": line_number, "week": week_number}
+        raise Invalid("heading", code="heading_week", params=where)
     return report_date, week_number
 
 
@@ -232,7 +237,7 @@ def _events_section(lines: list[str]) -> range:
                 len(lines),
             )
             return range(index + 1, end)
-    raise Invalid("events", "no 生产稳定性事件 section, such as '## 生产稳定性事件'")
+    raise Invalid("events", code="no_events_section")
 
 
 # --- splitting the section into items -----------------------------------------------------------
@@ -331,7 +336,15 @@ def _read_item(item: _Item, report_date: date, tz: ZoneInfo) -> ImportedEvent | 
     description, marked_for_review = _without_review_marker(description)
     if not description:
         return _unreadable(item, "nothing after the time to say what happened")
-    event = _event(item, source_text, detected_at, description, remediation, report_date)
+    event = _event(
+        item,
+        source_text,
+        (detected_at, time_match["time"]),
+        description,
+        remediation,
+        report_date,
+        tz,
+    )
     return replace(event, business_impact=None) if marked_for_review else event
 
 
@@ -368,8 +381,8 @@ def _detected_at(time_match: re.Match[str], report_date: date, tz: ZoneInfo) -> 
         raise ValueError(f"dated after the report ({local_day} is after {report_date})")
     if time_match["year"] is None and local_day < report_date - _LOOKBACK:
         raise ValueError(
-            f"dated after the report: {time_match['time']!r} is after {report_date} in "
-            f"{report_date.year}, and {local_day} is more than {_LOOKBACK.days} days before it"
+            f"dated after the report, or more than {_LOOKBACK.days // 7} weeks before it: "
+            f"{time_match['time']!r} reads as {local_day} for a report of {report_date}"
         )
     return detected_at
 
@@ -405,15 +418,39 @@ def _joined(lines: list[str]) -> str:
 def _event(
     item: _Item,
     source_text: str,
-    detected_at: datetime,
+    opened: tuple[datetime, str],
     description: str,
     remediation: str | None,
     report_date: date,
+    tz: ZoneInfo,
 ) -> ImportedEvent:
-    whole = f"{description}\n{remediation or ''}"
-    failed_orders = _failed_orders(whole)
-    source = _source(description)
-    monitored = source is not None or _MONITORING.search(description) is not None
+    """The event of an item opened at `opened` (the instant and the text it was read from)."""
+    detected_at, time_text = opened
+    local = detected_at.astimezone(tz)
+    opened_at = (local.hour, local.minute)
+    said = phrases.read_facts(description, opened_at=opened_at)
+    done = phrases.read_facts(remediation or "", opened_at=opened_at)
+    # Counts, money and impact may be written in either part ("处置：…期间15笔均没有受影响").
+    whole = phrases.read_facts(f"{description}\n{remediation or ''}", opened_at=opened_at)
+    found: dict[str, phrases.Found[object] | None] = {
+        "system": said.system or done.system,
+        "detection": said.detection,
+        "source": said.source,
+        "failed_orders": whole.failed_orders,
+        "failed_transactions": whole.failed_transactions,
+        "affected_users": whole.affected_users,
+        "amount_involved_cny": whole.amount_involved_cny,
+        "loss_cny": whole.loss_cny,
+        "business_impact": whole.business_impact,
+        "impact_minutes": said.impact_minutes or done.impact_minutes,
+    }
+    if found["detection"] is None and found["source"] is not None:
+        # Naming a monitoring tool is both the source and proof that monitoring found it.
+        found["detection"] = phrases.Found(Detection.monitoring, found["source"].span)
+    values = {name: hit.value if hit else None for name, hit in found.items()}
+    evidence = {"detected_at": time_text} | {
+        name: hit.span.text for name, hit in found.items() if hit is not None
+    }
     return ImportedEvent(
         line_number=item.line_number,
         source_text=source_text,
@@ -421,13 +458,9 @@ def _event(
         title=_title(description),
         description=description,
         remediation=remediation,
-        system=_system(description) or (_system(remediation) if remediation else None),
-        detection=Detection.monitoring if monitored else None,
-        source=source,
-        failed_orders=failed_orders,
-        business_impact=_business_impact(whole, failed_orders),
-        impact_minutes=_impact_minutes(description, remediation),
         fingerprint=_fingerprint(report_date, source_text),
+        evidence=evidence,
+        **values,  # type: ignore[arg-type]
     )
 
 
@@ -441,81 +474,6 @@ def _title(description: str) -> str:
     if len(title) > SHORT:
         title = title[: SHORT - 1] + "…"
     return title
-
-
-def _system(text: str) -> str | None:
-    """The system named first in `text`."""
-    candidates: list[tuple[int, str]] = []
-    if counterparty := _COUNTERPARTY_SYSTEM.search(text):
-        candidates.append((counterparty.start(), counterparty["party"] + counterparty["kind"]))
-    if word := _SYSTEM_WORDS.search(text):
-        candidates.append((word.start(), word.group().upper()))
-    # At the same place the longer name wins: 银商移动专线 is 银商专线, not 银商.
-    return min(candidates, key=lambda found: (found[0], -len(found[1])))[1] if candidates else None
-
-
-def _source(description: str) -> str | None:
-    named = _SOURCE.search(description)
-    return _SOURCES[named.group().lower()] if named else None
-
-
-def _failed_orders(text: str) -> int | None:
-    """The largest failure count written, since a total and its breakdown may both appear."""
-    counts = [
-        _count(match)
-        for pattern in (_COUNT_THEN_FAILED, _FAILED_THEN_COUNT)
-        for match in pattern.finditer(text)
-    ]
-    plausible = [count for count in counts if count <= COUNT_MAX]
-    return max(plausible) if plausible else None
-
-
-def _count(match: re.Match[str]) -> int:
-    amount = Decimal(match["count"].replace(",", ""))
-    return int(amount * 10_000 if match["wan"] else amount)
-
-
-def _business_impact(text: str, failed_orders: int | None) -> bool | None:
-    """True when orders failed or business is said to have been hit, False when it is said not to
-    have been; None leaves it to the person reviewing the import."""
-    if failed_orders:
-        return True
-    if _NO_IMPACT.search(text):
-        return False
-    if _IMPACT.search(text):
-        return True
-    return None
-
-
-def _impact_minutes(description: str, remediation: str | None) -> int | None:
-    """A stated duration (持续2mins) or a clock window (00:45-01:03), the description first."""
-    for text in (description, remediation or ""):
-        for reader in (_stated_minutes, _window_minutes):
-            minutes = reader(text)
-            if minutes is not None:
-                return minutes
-    return None
-
-
-def _stated_minutes(text: str) -> int | None:
-    stated = _STATED_DURATION.search(text)
-    if stated is None:
-        return None
-    per_unit = _MINUTES_PER_UNIT[stated["unit"][0].lower()]
-    # Rounded up: a 30-second outage still cost availability, so it is not zero minutes.
-    return math.ceil(Decimal(stated["amount"]) * per_unit)
-
-
-def _window_minutes(text: str) -> int | None:
-    for window in _CLOCK_RANGE.finditer(text):
-        start_hour, start_minute, end_hour, end_minute = (
-            int(window[name]) for name in ("h1", "m1", "h2", "m2")
-        )
-        if max(start_hour, end_hour) > 23 or max(start_minute, end_minute) > 59:
-            continue
-        start, end = start_hour * 60 + start_minute, end_hour * 60 + end_minute
-        return (end - start) % _MINUTES_PER_DAY
-    return None
 
 
 def _fingerprint(report_date: date, source_text: str) -> str:

@@ -148,15 +148,15 @@ def window_of(
     month so far and to its end. Raises Invalid naming the parameter."""
     if period is not None:
         if start is not None or end is not None:
-            raise Invalid("period", "give a period or from and to, not both")
+            raise Invalid("period", code="period_or_range")
         first, last = calendar.period_window(calendar.parse_period(period))
         return Window(first, last)
     if start is None and end is None:
         return month_window(calendar.today(now), calendar)
     if start is None or end is None:
-        raise Invalid("from" if start is None else "to", "give both from and to")
+        raise Invalid("from" if start is None else "to", code="give_both")
     if end <= start:
-        raise Invalid("to", "must be after from")
+        raise Invalid("to", code="must_be_after", params={"other": "from"})
     return Window(start, end)
 
 

@@ -16,6 +16,7 @@ from incidents.calendar import Calendar
 from incidents.db import get_or_raise, paged, utcnow
 from incidents.errors import Forbidden, Invalid, refuse_clearing
 from incidents.grading import GradeResult, GradingPolicy, ImpactFacts
+from incidents.messages import Message
 from incidents.models import (
     LEGACY_REGULATORY_TRIGGER,
     Grade,
@@ -24,7 +25,8 @@ from incidents.models import (
     IncidentStatus,
     Role,
 )
-from incidents.weeks import Week
+from incidents.timeparse import CLOCK_SLACK
+from incidents.weeks import REPORT_WEEK_REACH, Week
 
 # Changing any of these can change the grade, so the policy runs again after an edit that
 # touches one of them.
@@ -83,10 +85,42 @@ def acknowledge_if_unset(
     return True
 
 
+def _refuse_future_times(incident: Incident, now: datetime, calendar: Calendar) -> None:
+    """A filed time past now (and its slack) is refused: a wrong date is likelier than an
+    incident logged before it happens. IncidentCreate.confirm_future lets it through."""
+    times = milestones.times_of(incident)
+    # 发现时间 first: an occurrence left out was set to it, and the one typed is to be named.
+    for name in sorted(times, key=lambda name: name != "detected_at"):
+        moment = times[name]
+        if moment is not None and moment > now + CLOCK_SLACK:
+            when = {
+                "moment": f"{calendar.local(moment):%Y-%m-%d %H:%M}",
+                "now": f"{calendar.local(now):%Y-%m-%d %H:%M}",
+            }
+            raise Invalid(name, code="in_future", params=when)
+
+
+def _check_report_week(incident: Incident, calendar: Calendar) -> None:
+    """The week it is reported in is at most REPORT_WEEK_REACH from the week it was detected."""
+    if incident.report_week is None:
+        return
+    reported = calendar.week_of(incident.report_week)
+    detected = calendar.week_at(incident.detected_at)
+    if abs(reported.monday - detected.monday) > REPORT_WEEK_REACH:
+        weeks = {
+            "week": incident.report_week,
+            "week_label": reported.label,
+            "weeks": REPORT_WEEK_REACH.days // 7,
+            "detected": f"{calendar.local(incident.detected_at):%Y-%m-%d %H:%M}",
+            "detected_label": detected.label,
+        }
+        raise Invalid("report_week", code="report_week_far", params=weeks)
+
+
 def _check_money(incident: Incident) -> None:
     loss, recovered = incident.loss_cny, incident.recovered_cny
     if loss is not None and recovered is not None and recovered > loss:
-        raise Invalid("recovered_cny", "must not be more than loss_cny")
+        raise Invalid("recovered_cny", code="not_more_than", params={"other": "loss_cny"})
 
 
 def impact_facts(incident: Incident) -> ImpactFacts:
@@ -136,6 +170,7 @@ def _apply_policy(
         )
     incident.grade = new_grade
     incident.grade_reason = result.reason_text
+    incident.grade_hits = list(result.hits)
     if new_grade != old_grade and incident.id is not None:
         announce_grade(session, incident, calendar)
 
@@ -162,6 +197,9 @@ def create_incident(
         incident.team = teams.team_of(session, incident.system)
     _settle_business_impact(incident, data.business_impact)
     _check_times(incident, milestones.MILESTONE_FIELDS)
+    if not data.confirm_future:
+        _refuse_future_times(incident, utcnow(), calendar)
+    _check_report_week(incident, calendar)
     _check_money(incident)
     session.add(incident)
     session.flush()  # the id is needed by the audit entries below
@@ -200,6 +238,8 @@ def update_incident(
     if changes.get("business_impact") is not None:
         incident.needs_review = False  # a person has now said whether business was hit
     _check_times(incident, changes.keys())
+    if {"report_week", "detected_at"} & changes.keys():
+        _check_report_week(incident, calendar)
     _check_money(incident)
     after = {name: getattr(incident, name) for name in changes}
     changed = audit.record_changes(
@@ -229,14 +269,14 @@ def _ticked_triggers(
         if policy.trigger(LEGACY_REGULATORY_TRIGGER) is None:
             raise Invalid(
                 "regulatory",
-                "is deprecated: name the trigger in regulatory_triggers"
-                f" (this policy has no {LEGACY_REGULATORY_TRIGGER})",
+                code="regulatory_deprecated",
+                params={"trigger": LEGACY_REGULATORY_TRIGGER},
             )
         names = list(dict.fromkeys([*names, LEGACY_REGULATORY_TRIGGER]))
-    try:
-        policy.check_triggers(names)
-    except ValueError as exc:
-        raise Invalid("regulatory_triggers", str(exc)) from None
+    unknown = policy.unknown_trigger(names)
+    if unknown is not None:
+        params = {"name": unknown, "known": policy.trigger_names, "titles": policy.trigger_titles}
+        raise Invalid("regulatory_triggers", code="unknown_trigger", params=params)
     return names
 
 
@@ -281,12 +321,12 @@ def override_grade(
     person's judgement, recorded with their reason.
     """
     if not reason.strip():
-        raise Invalid("reason", "an override needs a reason")
+        raise Invalid("reason", code="override_reason")
     incident = get_incident(session, incident_id)
     if incident.grade_overridden and not actor.role.at_least(Role.admin):
         owner = _override_author(session, incident_id)
         if owner is not None and owner != actor.name:
-            raise Forbidden(f"the grade was overridden by {owner}; only an admin may change it")
+            raise Forbidden(Message("override_owner", {"owner": owner}))
     old_grade = incident.grade
     if grade is None:
         incident.grade_overridden = False
@@ -298,6 +338,7 @@ def override_grade(
         new_reason = f"override: {reason}"
         # grade_reason holds 1,000 characters; the audit entry keeps up to 2,000 of the reason.
         incident.grade_reason = _clip(new_reason, GRADE_REASON_MAX)
+        incident.grade_hits = [{"rule": "override", "reason": reason, "grade": grade.value}]
     if grade is not None and grade != old_grade:
         announce_grade(session, incident, calendar)
     audit.record(

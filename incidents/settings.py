@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     report_day: Weekday = "saturday"
     report_lang: Literal["zh", "en"] = "zh"
     follow_up_minutes: int = Field(default=5, ge=1, le=1440)
+    # How long the acknowledge link in an escalation message works (its signing secret is a row
+    # of the database, shared by every instance: incidents/ack_links.py).
+    ack_link_hours: int = Field(default=24, ge=1, le=168)
     grading_policy: Path | None = None
     # The team's own holidays, 封网 freeze days and extra working days (docs/calendar.md), on top
     # of the statutory calendar; none when not set.
@@ -34,6 +37,12 @@ class Settings(BaseSettings):
     auto_promote_severities: str = ""
     # Auto-promoted alerts for the same system within this many minutes share one open incident.
     auto_promote_window_minutes: int = Field(default=30, ge=1, le=1440)
+    # Noise (docs/silences.md): a fingerprint firing more than `flapping_transitions` times in
+    # `flapping_minutes` is flapping (one notice, then quiet until it settles for as long); more
+    # than `storm_alerts_per_minute` new alerts from one source in a minute is a storm.
+    flapping_transitions: int = Field(default=4, ge=1, le=1000)
+    flapping_minutes: int = Field(default=60, ge=1, le=1440)
+    storm_alerts_per_minute: int = Field(default=50, ge=1, le=100_000)
     # Webhook deliveries accepted per source and minute (bursts of a sixth of it), per instance;
     # beyond it a sender gets 429 with Retry-After and retries, as Alertmanager and Grafana do.
     webhook_rate_per_minute: int = Field(default=1200, ge=1)
@@ -51,6 +60,15 @@ class Settings(BaseSettings):
     after_hours_end: int = Field(default=8, ge=0, le=23)
     host: str = "127.0.0.1"
     port: int = 8000
+    # Logs: "text" for a terminal, "json" (one object a line) for a log collector; the access
+    # log writes one line per request (webhook keys redacted) unless turned off.
+    log_format: Literal["text", "json"] = "text"
+    access_log: bool = True
+    # The nightly backup (docs/operations.md): off unless a directory is set; it runs at this
+    # hour (STABILOG_TIMEZONE) and keeps the newest `backup_keep` files there.
+    backup_dir: Path | None = None
+    backup_keep: int = Field(default=7, ge=1)
+    backup_hour: int = Field(default=2, ge=0, le=23)
 
     @field_validator("timezone")
     @classmethod

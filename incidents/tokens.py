@@ -22,7 +22,7 @@ def digest(token: str) -> str:
 def create_token(session: Session, name: str, role: Role) -> tuple[ApiToken, str]:
     """Returns the stored row and the plain token, which is shown once and never kept."""
     if session.exec(select(ApiToken).where(ApiToken.name == name)).first() is not None:
-        raise Invalid("name", f"a token named {name!r} exists already")
+        raise Invalid("name", code="token_name_taken", params={"name": name})
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(name=name, role=role, token_hash=digest(plain))
     session.add(token)

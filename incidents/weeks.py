@@ -13,6 +13,11 @@ from typing import Literal
 from incidents.errors import Invalid
 from incidents.timeparse import EARLIEST_YEAR, LATEST_YEAR
 
+# An incident is reported in its own week or a later one as it comes to light; a week further
+# away is a typo (the year) that would move it into another month's, quarter's or year's report.
+# Filing refuses it (service.py), and an imported report's item dated further back is unreadable.
+REPORT_WEEK_REACH = timedelta(weeks=8)
+
 Numbering = Literal["jan1", "iso"]
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _WEEK_LABEL = re.compile(r"^(\d{4})-W(\d{1,2})$")
@@ -65,12 +70,15 @@ def week_by_number(
         try:
             monday = date.fromisocalendar(year, number, 1)
         except ValueError as exc:
-            raise Invalid("week", f"{year} has no ISO week {number}") from exc
+            raise Invalid(
+                "week", code="no_iso_week", params={"year": year, "number": number}
+            ) from exc
     else:
         monday = _jan1_week_one_monday(year) + timedelta(weeks=number - 1)
     week = week_of(monday, numbering, report_day)
     if (week.year, week.number) != (year, number) or number < 1:
-        raise Invalid("week", f"{year} has no week {number} in {numbering} numbering")
+        which = {"year": year, "number": number, "numbering": numbering}
+        raise Invalid("week", code="no_week", params=which)
     return week
 
 
@@ -84,9 +92,7 @@ def parse_week(text: str, numbering: Numbering = "jan1", report_day: str = "satu
     try:
         day = date.fromisoformat(text)
     except ValueError as exc:
-        raise Invalid(
-            "week", f"unreadable week {text[:40]!r}: give a date such as 2023-09-09 or 2023-W37"
-        ) from exc
+        raise Invalid("week", code="unreadable_week", params={"text": text[:40]}) from exc
     _check_year(day.year)
     return week_of(day, numbering, report_day)
 
@@ -95,4 +101,5 @@ def _check_year(year: int) -> None:
     # The years a time may be given in; at the ends of the calendar (0001, 9999) a week's
     # neighbours and the report's history would not even be representable dates.
     if not EARLIEST_YEAR <= year <= LATEST_YEAR:
-        raise Invalid("week", f"year {year} is outside {EARLIEST_YEAR}–{LATEST_YEAR}")
+        years = {"year": year, "first": EARLIEST_YEAR, "last": LATEST_YEAR}
+        raise Invalid("week", code="year_outside", params=years)

@@ -1,28 +1,26 @@
 """The `stabilog` command: the same domain functions as the API, from a shell."""
 
-import signal
-import threading
-
 import typer
 
 from api.cli import (
     action_items,
+    backup,
     doctor,
     exports,
     grading,
     incidents,
     notifications,
+    oncall,
     postmortems,
     regulatory,
     reports,
+    serve,
+    silences,
     sources,
     teams,
     tokens,
 )
-from api.cli.context import current_policy, migrate_embedded_database
-from api.scheduler import build_scheduler
 from incidents.calendar import CalendarFileError
-from incidents.db import engine_for
 from incidents.schema import upgrade_to_head
 from incidents.settings import get_settings
 
@@ -34,6 +32,7 @@ app.add_typer(grading.app, name="grading")
 app.add_typer(tokens.app, name="token")
 app.add_typer(incidents.app, name="incident")
 app.add_typer(sources.app, name="source")
+app.add_typer(silences.app, name="silence")
 app.add_typer(reports.report_app, name="report")
 app.add_typer(reports.figures_app, name="figures")
 app.command("import")(reports.import_report)
@@ -47,6 +46,11 @@ app.command("doctor")(doctor.doctor)
 app.add_typer(teams.app, name="team")
 app.command("scoreboard")(teams.show_scoreboard)
 app.add_typer(exports.app, name="export")
+app.add_typer(oncall.app, name="oncall")
+app.command("backup")(backup.backup)
+app.command("restore")(backup.restore)
+app.command("serve")(serve.serve)
+app.command("scheduler")(serve.scheduler)
 
 
 @app.callback()
@@ -68,34 +72,3 @@ def migrate() -> None:
     """Bring the configured database to the newest schema."""
     upgrade_to_head(get_settings().database_url)
     typer.echo("database is at the newest revision")
-
-
-@app.command()
-def serve(
-    host: str | None = typer.Option(None, help="Address to bind (default STABILOG_HOST)."),
-    port: int | None = typer.Option(None, help="Port (default STABILOG_PORT)."),
-) -> None:
-    """Run the API and web pages (migrating the embedded SQLite database first)."""
-    import uvicorn
-
-    from api.main import create_app
-
-    settings = get_settings()
-    migrate_embedded_database()
-    service = create_app(settings, run_scheduler=settings.scheduler)
-    uvicorn.run(service, host=host or settings.host, port=port or settings.port)
-
-
-@app.command()
-def scheduler() -> None:
-    """Run only the scheduled jobs (weekly section, reminders, digest, outbox), until stopped."""
-    migrate_embedded_database()
-    settings = get_settings()
-    jobs = build_scheduler(engine_for(settings.database_url), settings, current_policy())
-    jobs.start()
-    typer.echo("scheduler running; Ctrl-C to stop")
-    stop = threading.Event()
-    for signal_number in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signal_number, lambda *_: stop.set())
-    stop.wait()
-    jobs.shutdown()

@@ -1,6 +1,7 @@
 """What every CLI command shares: who is acting and a session on the configured database."""
 
 import getpass
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
@@ -10,10 +11,12 @@ import typer
 from pydantic import ValidationError
 from sqlmodel import Session
 
+from api.web.i18n import field_label
 from incidents.actors import Actor
 from incidents.db import engine_for
 from incidents.errors import Forbidden, Invalid, NotFound
 from incidents.grading import GradingPolicy, load_policy
+from incidents.messages import Lang, from_pydantic, part_text
 from incidents.models import Role, parse_amount
 from incidents.schema import upgrade_to_head
 from incidents.settings import get_settings
@@ -55,6 +58,22 @@ def read_amount(text: str) -> Decimal:
         raise typer.BadParameter(str(exc)) from None
 
 
+def cli_lang() -> Lang:
+    """The locale's language, as POSIX picks it (LC_ALL, then LC_MESSAGES, then LANG): zh_* is
+    Chinese, anything else English."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name)
+        if value:
+            return "zh" if value.lower().startswith("zh") else "en"
+    return "en"
+
+
+def said(message: str) -> str:
+    """A message, coded or plain, in the locale's language."""
+    lang = cli_lang()
+    return part_text(message, lang, field_label(lang))
+
+
 def fail(message: str) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code=2)
@@ -67,13 +86,18 @@ def reported() -> Iterator[None]:
     try:
         yield
     except ValidationError as exc:
-        fail("; ".join(f"{flag(str(error['loc'][0]))}: {error['msg']}" for error in exc.errors()))
+        fail(
+            "; ".join(
+                f"{flag(str(error['loc'][0]))}: {said(from_pydantic(error))}"
+                for error in exc.errors()
+            )
+        )
     except Invalid as exc:
-        fail("; ".join(f"{flag(field)}: {message}" for field, message in exc.problems))
+        fail("; ".join(f"{flag(field)}: {said(message)}" for field, message in exc.problems))
     except Forbidden as exc:  # the shell is an admin, but a reviewer must be one named
-        fail(str(exc))
+        fail(said(exc.message))
     except NotFound as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {said(exc.message)}", err=True)
         raise typer.Exit(code=1) from exc
 
 

@@ -6,9 +6,10 @@ from typing import Annotated
 
 import typer
 
-from api.cli.context import read_amount
+from api.cli.context import cli_lang, read_amount
 from incidents.grading import GRADES, Circumstances, GradingPolicy, PolicyError, load_policy
 from incidents.impact import facts_from
+from incidents.messages import hit_lines
 from incidents.models import LEGACY_REGULATORY_TRIGGER
 from incidents.settings import get_settings
 
@@ -99,11 +100,12 @@ def explain(
         }
     )
     result = policy.evaluate(facts, Circumstances(tz=get_settings().calendar.tz))
+    reasons = hit_lines(result.grade, result.hits, cli_lang())
     if result.grade is None:
-        typer.echo(f"grade: none ({result.reason_text})")
+        typer.echo(f"grade: none ({reasons[0]})")
     else:
         typer.echo(f"grade: {result.grade}")
-        for reason in result.reasons:
+        for reason in reasons:
             typer.echo(f"  {reason}")
     typer.echo(f"policy: {policy.source_name}")
 

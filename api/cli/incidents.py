@@ -1,6 +1,7 @@
 """`stabilog incident`: file and list incidents from a shell."""
 
 import sys
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
@@ -8,6 +9,7 @@ import typer
 
 from api.cli.context import (
     cli_actor,
+    cli_lang,
     current_policy,
     fail,
     flag,
@@ -15,8 +17,12 @@ from api.cli.context import (
     read_amount,
     reported,
 )
+from api.web.forms import SENTENCE_MAX
+from api.web.preview import preview_grade
 from incidents import service
+from incidents.messages import grade_reason_text
 from incidents.models import Detection, Grade, IncidentCreate, IncidentStatus
+from incidents.phrases import read_sentence, sentence_title
 from incidents.settings import get_settings
 
 app = typer.Typer(help="File and list incidents.", no_args_is_help=True)
@@ -86,15 +92,34 @@ def file_incident(
     team: Annotated[
         str | None, typer.Option(help="责任团队; left out: the system's team (stabilog team map)")
     ] = None,
+    text: Annotated[
+        str | None,
+        typer.Option(
+            help="快速登记: one sentence as on-call writes it, read into the fields ('9/7 14:42"
+            " 支付网关超时，失败订单 1,200 笔，持续 25 分钟，已回滚'); a flag given wins"
+        ),
+    ] = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="with --text: file without asking to confirm")
+    ] = False,
+    confirm_future: Annotated[
+        bool, typer.Option(help="file even though a time is in the future")
+    ] = False,
 ) -> None:
     """File an incident; asks for the title and detection time when they are not given."""
-    fields = {name: value for name, value in locals().items() if value is not None}
+    fields = {
+        name: value
+        for name, value in locals().items()
+        if value is not None and name not in ("text", "yes")
+    }
     if amount_cny is not None:
         typer.echo(
             "warning: --amount-cny is deprecated, removed in 0.3: use --amount-involved-cny",
             err=True,
         )
     interactive = stdin_is_terminal()
+    if text is not None:
+        fields = _read_sentence(text) | fields
     for required, prompt in (("title", "Title"), ("detected_at", "Detected at (9/7 14:42)")):
         if required not in fields:
             if not interactive:
@@ -102,6 +127,10 @@ def file_incident(
             fields[required] = typer.prompt(prompt)
     with reported():
         data = IncidentCreate.model_validate(fields)
+    if text is not None and not yes:
+        _show_reading(data)
+        if not interactive or not typer.confirm("File it?", default=True):
+            fail("not filed (--yes files without asking)")
     with open_session() as session:
         incident = service.create_incident(
             session,
@@ -111,7 +140,32 @@ def file_incident(
             calendar=get_settings().calendar,
         )
     grade = incident.grade or "ungraded"
-    typer.echo(f"filed incident {incident.id} ({grade}: {incident.grade_reason})")
+    reason = grade_reason_text(
+        incident.grade, incident.grade_hits, incident.grade_reason, cli_lang()
+    )
+    typer.echo(f"filed incident {incident.id} ({grade}: {reason})")
+
+
+def _read_sentence(text: str) -> dict[str, object]:
+    """The fields one sentence states, read as the filing page's 快速登记 box reads it."""
+    calendar = get_settings().calendar
+    if len(text) > SENTENCE_MAX:
+        fail(f"--text: at most {SENTENCE_MAX} characters")
+    facts = read_sentence(text, tz=calendar.tz, reference=datetime.now(calendar.tz))
+    title = sentence_title(text)
+    return ({"title": title} if title else {}) | facts.values()
+
+
+def _show_reading(data: IncidentCreate) -> None:
+    """What will be filed, and the grade the policy gives it, before asking to confirm."""
+    calendar = get_settings().calendar
+    given = data.model_dump(exclude_defaults=True, exclude={"status"})
+    for name, value in given.items():
+        if isinstance(value, datetime):
+            value = f"{calendar.local(value):%Y-%m-%d %H:%M}"
+        typer.echo(f"  {flag(name):<24} {getattr(value, 'value', value)}")
+    result = preview_grade(current_policy(), given, calendar)
+    typer.echo(f"grade: {result.grade or 'ungraded'} ({result.reason_text})")
 
 
 @app.command("list")

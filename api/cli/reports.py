@@ -2,17 +2,22 @@
 
 import inspect
 import json
+from datetime import datetime
+from enum import Enum
+from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
 
-from api.cli.context import cli_actor, current_policy, open_session, reported
+from api.cli.context import cli_actor, cli_lang, current_policy, open_session, reported, said
 from api.scheduler import outbox_job
 from incidents import figures, period_report, report
 from incidents.db import engine_for
 from incidents.demo import load_demo
-from incidents.importer import import_weekly
+from incidents.errors import Invalid
+from incidents.importer import ImportResult, decode_report, import_weekly
 from incidents.jobs import queue_weekly_report
+from incidents.messages import grade_reason_text
 from incidents.settings import get_settings
 from incidents.weeks import Week
 from notifiers.delivery import shared_client
@@ -124,21 +129,113 @@ figures_app.command("set")(set_figures)
 
 
 def import_report(
-    file: Annotated[typer.FileText, typer.Argument(help="a weekly report, UTF-8 text")],
+    path: Annotated[
+        Path,
+        typer.Argument(
+            exists=True, help="a weekly report (UTF-8 or GBK text), or a folder of them"
+        ),
+    ],
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="show every event as it would be stored; store nothing"),
+    ] = False,
 ) -> None:
-    """Import the stability events a weekly report lists (once; again creates nothing)."""
+    """Import the stability events and figures of weekly reports (once; again creates nothing)."""
+    if path.is_dir():
+        _import_folder(path, dry_run=dry_run)
+        return
+    with reported():
+        text = decode_report(path.read_bytes())
     with open_session() as session:
         result = import_weekly(
             session,
-            file.read(),
+            text,
             actor=cli_actor(),
             policy=current_policy(),
             settings=get_settings(),
+            dry_run=dry_run,
         )
-    for incident in result.created:
-        review = "  (business impact to be confirmed)" if incident.needs_review else ""
-        typer.echo(f"created {incident.id}\t{incident.grade or '-'}\t{incident.title}{review}")
-    typer.echo(f"{result.week.label}: {len(result.created)} created, {result.existing} existing")
+        if dry_run:
+            session.rollback()  # nothing was written; this keeps it so
+    _show(result)
+
+
+def _show(result: ImportResult) -> None:
+    plan = result.plan
+    for planned in plan.events:
+        event = planned.event
+        state = "existing" if planned.exists else "would create" if result.dry_run else "created"
+        review = f"  (review: {planned.review_reason})" if planned.review_reason else ""
+        typer.echo(
+            f"line {event.line_number}\t{state}\t{planned.grade or '-'}\t{event.title}{review}"
+        )
+        if result.dry_run:
+            reason = grade_reason_text(
+                planned.grade, planned.grade_hits, planned.grade_reason, cli_lang()
+            )
+            typer.echo(f"    grade: {planned.grade or '-'} ({reason})")
+            for name, text in event.evidence.items():
+                typer.echo(f"    {name}: {_shown(getattr(event, name))}  ← {text!r}")
+    if plan.reconciliation is not None and not plan.reconciliation.agrees:
+        typer.echo(f"the report's own counts disagree: {plan.reconciliation.reason}")
+    for name, value in plan.figures.items():
+        typer.echo(f"figure {name}\t{value.normalize():f}")
+    if result.dry_run:
+        new = len(plan.events) - result.existing
+        typer.echo(
+            f"{result.week.label}: {new} would be created, {result.existing} existing"
+            " (dry run: nothing stored)"
+        )
+    else:
+        typer.echo(
+            f"{result.week.label}: {len(result.created)} created, {result.existing} existing"
+        )
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, datetime):
+        return get_settings().calendar.local(value).strftime("%Y-%m-%d %H:%M")
+    return str(value.value if isinstance(value, Enum) else value)
+
+
+def _import_folder(folder: Path, *, dry_run: bool) -> None:
+    """Each file in its own transaction, so a refused file leaves the others imported; one line
+    per file: imported, skipped (imported already), needs review, or failed with the reason."""
+    failed = 0
+    for path in sorted(item for item in folder.iterdir() if item.is_file()):
+        if path.name.startswith("."):
+            continue
+        outcome = _import_one(path, dry_run=dry_run)
+        failed += outcome.startswith("failed")
+        typer.echo(f"{path.name}\t{outcome}")
+    if failed:
+        raise typer.Exit(code=1)
+
+
+def _import_one(path: Path, *, dry_run: bool) -> str:
+    with open_session() as session:
+        try:
+            result = import_weekly(
+                session,
+                decode_report(path.read_bytes()),
+                actor=cli_actor(),
+                policy=current_policy(),
+                settings=get_settings(),
+                dry_run=dry_run,
+            )
+        except Invalid as exc:
+            session.rollback()
+            problems = (f"{field}: {said(message)}" for field, message in exc.problems)
+            return "failed\t" + "; ".join(problems)
+        if dry_run:
+            session.rollback()
+    counts = f"{result.week.label}: {len(result.created)} created, {result.existing} existing"
+    new = [planned for planned in result.plan.events if not planned.exists]
+    if result.existing and not new:
+        return f"skipped\t{counts} (imported already)"
+    if review := [planned for planned in new if planned.review_reason]:
+        return f"needs review\t{counts}; {len(review)} to review ({review[0].review_reason})"
+    return f"{'previewed' if dry_run else 'imported'}\t{counts}"
 
 
 def demo(

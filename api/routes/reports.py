@@ -76,7 +76,7 @@ def window_metrics(
 ) -> dict:
     """Every metric over [from, to), each rate beside the window of the same length before."""
     if query.to <= query.from_:
-        raise Invalid("to", "must be after from")
+        raise Invalid("to", code="must_be_after", params={"other": "from"})
     window = metrics.Window(query.from_, query.to)
     targets = policy.targets
     current = metrics.compute(session, window, settings, targets=targets)

@@ -3,9 +3,35 @@ JSON API: sign-in, incidents, the alert inbox, the regulatory register and the w
 
 from fastapi import APIRouter
 
-from api.web import alerts, exports, incidents, regulatory, reports, scoreboard, signin, weeks
+from api.web import (
+    alert_page,
+    alerts,
+    exports,
+    imports,
+    incidents,
+    oncall,
+    regulatory,
+    reports,
+    scoreboard,
+    signin,
+    silences,
+    weeks,
+)
 
 router = APIRouter(include_in_schema=False)
 # exports first: /incidents/export would otherwise be taken for an incident's id.
-for module in (signin, exports, incidents, alerts, regulatory, scoreboard, weeks, reports):
+for module in (
+    signin,
+    exports,
+    incidents,
+    alerts,
+    silences,
+    regulatory,
+    scoreboard,
+    weeks,
+    reports,
+    imports,
+):
+    router.include_router(module.router)
+for module in (alert_page, oncall):  # the on-call pages, escalation and the ack links
     router.include_router(module.router)

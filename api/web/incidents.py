@@ -14,16 +14,28 @@ from starlette.datastructures import ImmutableMultiDict
 from api.deps import PolicyDep, SessionDep
 from api.pagination import PAGE_ROWS, page_links, page_offset
 from api.web.auth import FormData, FormWriter, OncallPage, PageActor, can_write
-from api.web.forms import RowId, checked, field_errors, given, invalid_errors, tri_state
+from api.web.forms import (
+    SENTENCE_MAX,
+    RowId,
+    checked,
+    field_errors,
+    given,
+    invalid_errors,
+    sentence_form,
+    tri_state,
+)
 from api.web.i18n import page_lang
+from api.web.incident_story import duplicate_facts, history, linked_alerts, status_lags
 from api.web.preview import preview_grade
 from api.web.rendering import PageRoute, render, see_other
 from incidents import action_items, postmortem_report, postmortems, service, similar
 from incidents.action_items import RULES, Step
 from incidents.calendar import Calendar
+from incidents.db import utcnow
 from incidents.errors import Invalid, NotFound
 from incidents.grading import GradingPolicy
 from incidents.impact import GRADED_INPUT_FIELDS
+from incidents.messages import Message, hit_lines
 from incidents.milestones import MILESTONES, STAGES, Milestone, one_five_ten, stage_minutes
 from incidents.models import (
     AWAITING_VERIFIER,
@@ -140,7 +152,7 @@ def incident_list(
     if grade and grade not in Grade.__members__:
         errors["grade"] = "A–D"
     if status and status not in IncidentStatus.__members__:
-        errors["status"] = ", ".join(IncidentStatus)
+        errors["status"] = Message("one_of", {"field": "status", "expected": list(IncidentStatus)})
     criteria = service.IncidentFilter(
         week=chosen_week,
         grade=Grade(grade) if grade and "grade" not in errors else None,
@@ -192,7 +204,9 @@ def _filing_page(
     errors: dict[str, str] | None = None,
     *,
     status: int = 200,
+    sentence_read: tuple[str, ...] | None = None,
 ) -> HTMLResponse:
+    """`sentence_read`: the fields a 快速登记 sentence filled, when the form comes from one."""
     values = _filing_values(form)
     result = preview_grade(request.app.state.grading_policy, values, _calendar(request))
     # The selects are shown as chosen ("yes", "no" or ""), not as the bools they mean.
@@ -206,6 +220,7 @@ def _filing_page(
             "preview": result,
             "grade_fields": GRADED_INPUT_FIELDS,
             "triggers": request.app.state.grading_policy.triggers,
+            "sentence_read": sentence_read,
             **ENUMS,
         },
         status=status,
@@ -213,8 +228,14 @@ def _filing_page(
 
 
 @router.get("/incidents/new", response_class=HTMLResponse)
-def filing_form(request: Request, actor: OncallPage) -> HTMLResponse:
-    return _filing_page(request, ImmutableMultiDict())
+def filing_form(
+    request: Request, actor: OncallPage, text: str = Query("", max_length=SENTENCE_MAX)
+) -> HTMLResponse:
+    """The filing form; with `text` (the 快速登记 box) filled in from that one sentence."""
+    if not text.strip():
+        return _filing_page(request, ImmutableMultiDict())
+    form, read = sentence_form(text, _calendar(request), utcnow())
+    return _filing_page(request, form, sentence_read=read)
 
 
 @router.get("/incidents/grade-preview")
@@ -226,8 +247,10 @@ def grade_preview(request: Request, actor: PageActor) -> JSONResponse:
     result = preview_grade(
         request.app.state.grading_policy, _filing_values(form), _calendar(request)
     )
+    # The reasons in the page's language; reason_text stays the English filing stores.
+    reasons = hit_lines(result.grade, result.hits, page_lang(request)) if result.grade else []
     return JSONResponse(
-        {"grade": result.grade, "reasons": list(result.reasons), "reason_text": result.reason_text}
+        {"grade": result.grade, "reasons": reasons, "reason_text": result.reason_text}
     )
 
 
@@ -244,7 +267,13 @@ def similar_incidents(
     found = similar.find_similar(
         session, similar.SimilarQuery(title=title, system=system, root_cause=root_cause)
     )
-    return JSONResponse([_similar_item(item, _calendar(request)) for item in found])
+    now = utcnow()
+    return JSONResponse(
+        [
+            _similar_item(item, _calendar(request)) | duplicate_facts(session, item, now)
+            for item in found
+        ]
+    )
 
 
 def _similar_item(item: similar.SimilarIncident, calendar: Calendar) -> dict[str, Any]:
@@ -338,6 +367,9 @@ def _incident_page(
             **_milestone_facts(incident, request.app.state.grading_policy),
             "timeline": postmortems.timeline(session, incident_id),
             "similar": similar.similar_to(session, incident_id),
+            "linked_alerts": linked_alerts(session, incident_id),
+            "history": history(session, incident_id),
+            "status_lags": status_lags(incident),
             "postmortem": postmortem,
             "whys": _whys(forms["postmortem"]),
             **_review_facts(request, session, postmortem),

@@ -229,11 +229,11 @@ def check_text(data: object, root: str) -> None:
 
 def _check_string(value: str, path: str) -> None:
     if "\x00" in value:
-        raise PayloadError(path or "body", "contains a NUL character")
+        raise PayloadError(path or "body", code="nul_character")
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise PayloadError(path or "body", "contains an unpaired UTF-16 surrogate") from None
+        raise PayloadError(path or "body", code="lone_surrogate") from None
 
 
 def json_type(value: object) -> str:

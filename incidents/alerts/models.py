@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Index, String, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from incidents.db import UTCDateTime, utcnow
@@ -62,6 +62,51 @@ class AlertStatus(StrEnum):
     resolved = "resolved"
 
 
+class Silence(SQLModel, table=True):
+    """Holds back the messages of matching alerts while active (docs/silences.md).
+
+    One-off: active from `starts_at` to `ends_at`. Recurring (`weekdays` set): active inside
+    `window_start`–`window_end` on those weekdays of the team's clock, between `starts_at` and
+    `ends_at`. Never deleted: expiring sets `ends_at` to now, so the alerts a silence held keep
+    pointing at it and past follow-up rates stay what they were.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    # None: alerts of every source.
+    source_id: int | None = Field(default=None, foreign_key="source.id")
+    # [{"name": "service", "op": "=~", "value": "pay-.*"}, …]; every matcher must hold.
+    matchers: list[dict[str, str]] = Field(default_factory=list, sa_type=JSON)
+    starts_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    ends_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    # ISO weekdays (1 Monday … 7 Sunday) and "HH:MM" on the team's clock; a window whose end
+    # is not after its start runs past midnight into the next day.
+    weekdays: list[int] | None = Field(default=None, sa_type=JSON)
+    window_start: str | None = Field(default=None, max_length=5)
+    window_end: str | None = Field(default=None, max_length=5)
+    reason: str = Field(max_length=500)
+    created_by: str = Field(max_length=SHORT)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    expired_by: str | None = Field(default=None, max_length=SHORT)
+
+
+class AlertStorm(SQLModel, table=True):
+    """More new alerts from one source in a minute than the storm threshold: one notice for all.
+
+    The storm lasts while its source keeps sending new alerts at least once a minute; every new
+    alert of the source meanwhile joins it (`alert.storm_id`). Written once, when it starts:
+    concurrent deliveries joining a storm must not queue for one row.
+    """
+
+    __tablename__ = "alert_storm"
+    id: int | None = Field(default=None, primary_key=True)
+    source_id: int = Field(foreign_key="source.id")
+    started_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    # The alerts of the minute that made it a storm, as its notice said; more join it later.
+    announced_alerts: int = 0
+    # The most frequent "name=value" label pairs of the alerts that started the storm.
+    top_labels: list[list[Any]] = Field(default_factory=list, sa_type=JSON)
+
+
 class Alert(SQLModel, table=True):
     """One occurrence of an alert: a fingerprint firing from `starts_at` until resolved.
 
@@ -79,6 +124,7 @@ class Alert(SQLModel, table=True):
             "first_follow_up_at",
             "valid",
             "incident_id",
+            "silence_id",
         ),
     )
     id: int | None = Field(default=None, primary_key=True)
@@ -114,6 +160,12 @@ class Alert(SQLModel, table=True):
     # When the team was reminded that nobody followed this alert up; reminded once.
     reminded_at: datetime | None = moment_column()
     raw: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    # Noise (incidents/alerts/noise.py): a silenced, flapping or storm alert is stored and shown
+    # like any other but pages nobody. Set when the occurrence arrives (a silence made later
+    # also takes the alerts still firing); no index of their own, every index costs ingest.
+    silence_id: int | None = Field(default=None, foreign_key="silence.id")
+    flapping: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    storm_id: int | None = Field(default=None, foreign_key="alert_storm.id")
 
 
 class AlertPublic(SQLModel):
@@ -143,6 +195,9 @@ class AlertPublic(SQLModel):
     linked_at: Moment | None
     linked_by: str | None
     first_follow_up_at: Moment | None
+    silence_id: int | None
+    flapping: bool
+    storm_id: int | None
 
 
 class Verdict(WriteModel):

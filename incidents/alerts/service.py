@@ -161,7 +161,8 @@ def promote(
     """Open an incident prefilled from the alert, or link the alert to `incident_id`."""
     alert = get_alert(session, alert_id)
     if alert.incident_id is not None and alert.linked_by != AUTO_PROMOTER:
-        raise Invalid("incident_id", f"alert {alert_id} is linked to incident {alert.incident_id}")
+        linked = {"alert": alert_id, "incident": alert.incident_id}
+        raise Invalid("incident_id", code="alert_linked", params=linked)
     if incident_id is None and alert.incident_id is not None:
         incident_id = alert.incident_id  # a person confirming the rule's link follows it up
     if incident_id is not None:

@@ -92,4 +92,6 @@ def test_token_create_prints_a_working_token_once(cli_database, client) -> None:
 def test_every_field_of_an_incident_can_be_filed_from_the_cli() -> None:
     # The CLI spells its options out for their help texts; this keeps them IncidentCreate's.
     command = typer.main.get_command(app).commands["incident"].commands["file"]
-    assert {param.name for param in command.params} == set(IncidentCreate.model_fields)
+    # Besides: --text (快速登记, one sentence read into the fields) and --yes (file it unasked).
+    options = {param.name for param in command.params}
+    assert options == set(IncidentCreate.model_fields) | {"text", "yes"}

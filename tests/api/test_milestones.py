@@ -86,9 +86,11 @@ def test_milestones_out_of_order_name_both_fields_and_write_nothing(
         API, json=seed_pos_incident(**(MILESTONES | change)), headers=auth[Role.oncall]
     )
     assert response.status_code == 422, response.text
-    assert response.json()["detail"] == [
+    [problem] = response.json()["detail"]
+    assert problem["code"] == "not_before"
+    assert {key: problem[key] for key in ("loc", "msg", "type")} == (
         {"loc": ["body", field], "msg": message, "type": "value_error"}
-    ]
+    )
     assert count(session, Incident) == 0
     assert count(session, AuditEntry) == 0
 

@@ -14,7 +14,7 @@ from incidents.demo import SEED_REPORT
 from incidents.grading import load_policy
 from incidents.jobs import JobRun
 from incidents.models import Role
-from incidents.outbox import Notification, NotificationStatus
+from incidents.outbox import Notification, NotificationEvent, NotificationStatus
 from incidents.settings import Settings
 from notifiers import build_client
 from tests.builders import seed_pos_incident
@@ -289,6 +289,17 @@ def test_a_malformed_channel_is_refused_naming_the_field(client, auth, body, fie
     assert client.get("/api/v1/channels", headers=auth[Role.admin]).json() == []
 
 
+def test_a_channel_may_subscribe_to_every_event(client, auth) -> None:
+    everything = [event.value for event in NotificationEvent]
+    url = "https://qyapi.example/send?key=1"
+    channel = add_channel(client, auth, "wecom", url, everything)
+    assert sorted(channel["events"]) == sorted(everything)
+    changed = client.patch(
+        f"/api/v1/channels/{channel['id']}", json={"events": everything}, headers=auth[Role.admin]
+    )
+    assert changed.status_code == 200, changed.text
+
+
 def test_channel_answers_never_show_the_robots_credentials(client, auth) -> None:
     add_channel(
         client,
@@ -367,12 +378,13 @@ def test_follow_up_reminders_and_overdue_digest_run_once_per_slot(
     assert "加监控" in digest
 
 
-def test_the_scheduler_has_its_six_jobs(engine, settings) -> None:
+def test_the_scheduler_has_its_jobs(engine, settings) -> None:
     scheduler = build_scheduler(engine, settings, load_policy(None))
     triggers = {job.id: str(job.trigger) for job in scheduler.get_jobs()}
     assert set(triggers) == {
         "weekly_report",
         "follow_up_reminder",
+        "escalation",
         "clocks",
         "action_reminders",
         "scoreboard",

@@ -178,3 +178,18 @@ def test_the_cli_refuses_an_unknown_or_unreadable_figure(cli_database) -> None:
     assert (
         runner.invoke(app, ["figures", "set", "2023-W38", "--health-score", "660"]).exit_code == 0
     )
+
+
+def test_the_year_availability_the_team_reported_wins_over_the_computed_one(
+    client, auth, seed_week
+) -> None:
+    viewer, oncall = auth[Role.viewer], auth[Role.oncall]
+    computed = client.get(f"{WEEK}/2023-W37", headers=viewer).text
+    assert "- 支付系统年度可用性：100.000%\n" in computed  # the filed events carry no minutes
+
+    stated = {"year_availability": "99.95"}
+    assert client.put("/api/v1/weekly-figures/2023-W37", json=stated, headers=oncall).is_success
+    text = client.get(f"{WEEK}/2023-W37", headers=viewer).text
+    assert "- 支付系统年度可用性：99.95%\n" in text
+    assert text.count("年度可用性") == 1  # not listed again among the payment figures
+    assert "- 支付系统年度可用性：100.000%\n" in client.get(f"{WEEK}/2023-W38", headers=viewer).text

@@ -1,5 +1,6 @@
 from dataclasses import asdict
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -389,6 +390,8 @@ def test_a_deeper_list_under_an_item_belongs_to_it():
         ("- 9/10 08:00 监控发现告警", "dated after the report"),
         ("- 9/11 08:00 监控发现告警", "dated after the report"),
         ("- 2023/9/10 08:00 监控发现告警", "dated after the report"),
+        # Filing refuses a report week further than 8 weeks away: so does reading a report.
+        ("- 7/1 08:00 监控发现告警", "more than 8 weeks before it"),
         ("- 9/7 14:42 监控发现\x00告警", "NUL"),
     ],
 )
@@ -484,22 +487,25 @@ def test_a_long_title_is_cut_to_fit():
 
 
 @pytest.mark.parametrize(
-    ("text", "failed_orders"),
+    ("text", "failed_orders", "failed_transactions"),
     [
-        ("引起9月7日履约pos付款单共 545笔失败", 545),
-        ("545笔失败", 545),
-        ("付款单545笔支付失败", 545),
-        ("失败订单1,200笔", 1200),
-        ("失败共计88单", 88),
-        ("1.2万笔交易失败", 12000),
-        ("期间银商交易15笔均没有受影响", None),
-        ("15笔均未失败", None),
-        ("共30笔失败，其中12笔失败后重试成功", 30),
-        ("接口调用失败告警", None),
+        ("引起9月7日履约pos付款单共 545笔失败", 545, None),
+        ("545笔失败", 545, None),
+        ("付款单545笔支付失败", 545, None),
+        ("失败订单1,200笔", 1200, None),
+        ("失败共计88单", 88, None),
+        ("1.2万笔交易失败", None, 12000),
+        ("代付出款交易千余笔延迟到账", None, 1000),
+        ("期间银商交易15笔均没有受影响", None, None),
+        ("15笔均未失败", None, None),
+        ("共30笔失败，其中12笔失败后重试成功", 30, None),
+        ("接口调用失败告警", None, None),
     ],
 )
-def test_failed_orders_are_counted_only_when_failures_are_said(text, failed_orders):
-    assert only_event(f"- 9/7 14:42 {text}").failed_orders == failed_orders
+def test_failures_are_counted_only_when_failures_are_said(text, failed_orders, failed_transactions):
+    event = only_event(f"- 9/7 14:42 {text}")
+
+    assert (event.failed_orders, event.failed_transactions) == (failed_orders, failed_transactions)
 
 
 @pytest.mark.parametrize(
@@ -564,10 +570,12 @@ def test_the_system_is_the_first_one_named(description, system):
         ("grafana alert: p99 latency", "monitoring", "Grafana"),
         ("监控发现专线中断", "monitoring", None),
         ("收到报警", "monitoring", None),
-        ("客服反馈用户无法支付", None, None),
+        ("客服反馈用户无法支付", "user_report", None),
+        ("巡检发现对账文件缺失", "manual", None),
+        ("用户反馈无法支付", "user_report", None),
     ],
 )
-def test_monitoring_is_read_from_the_description(description, detection, source):
+def test_detection_is_read_from_the_description(description, detection, source):
     event = only_event(f"- 9/7 14:42 {description}")
 
     assert (event.detection, event.source) == (detection, source)
@@ -641,3 +649,73 @@ def test_any_item_time_is_an_event_or_unreadable(month, day, hour, minute, separ
     assert len(parsed.events) + len(parsed.unreadable) == 1
     for event in parsed.events:
         assert event.detected_at.astimezone(SHANGHAI).date() <= date(2023, 9, 9)
+
+
+# --- what the report states about its week ------------------------------------------------------
+
+
+def test_the_seed_states_its_counts_and_figures():
+    parsed = parse(SEED)
+
+    assert {
+        name: (stated.value, stated.line_number) for name, stated in parsed.stated_counts.items()
+    } == {
+        "AB": (0, 40),
+        "CD": (1, 40),
+    }
+    assert {name: stated.value for name, stated in parsed.stated_figures.items()} == {
+        "deposit_success_rate": Decimal("99.998"),
+        "payout_success_rate": Decimal("99.962"),
+        "first_pay_success_rate": Decimal("99.09"),
+        "year_availability": Decimal("99.998"),
+        # The first statement wins: 656 in 重点工作, before O3's 635.2.
+        "health_score": Decimal("656"),
+        "health_rank": Decimal("5"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("line", "counts"),
+    [
+        ("- 事故数AB级1次，CD级0次", {"AB": 1, "CD": 0}),
+        ("事故数：A/B级0起，C/D级2起", {"AB": 0, "CD": 2}),
+        ("- 事故数ＡＢ级１次，ＣＤ级０次", {"AB": 1, "CD": 0}),
+        ("AB类：1 起；CD类：3 起", {"AB": 1, "CD": 3}),
+        ("- 事故数AB级1次", {}),
+    ],
+)
+def test_the_reports_own_counts_are_read(line, counts):
+    parsed = parse(report("- 9/7 14:42 监控发现告警", heading=f"{HEADING}\n{line}"))
+
+    assert {name: int(stated.value) for name, stated in parsed.stated_counts.items()} == counts
+
+
+def test_a_full_width_heading_and_a_chinese_numbered_section_are_read():
+    parsed = parse(
+        report(
+            "１． ９/７ １４：４２ 监控发现告警",
+            heading="# 第３７周 ２０２３－０９－０９",
+            title="二、生产稳定性事件：",
+        )
+    )
+
+    assert (parsed.report_date, parsed.week_number) == (date(2023, 9, 9), 37)
+    assert [event.title for event in parsed.events] == ["监控发现告警"]
+
+
+def test_each_value_keeps_the_text_it_was_read_from():
+    event = only_event("- 9/5 10:02 监控发现代付出款交易千余笔延迟，10:20 全部到账", "处置：补发")
+
+    assert (event.failed_transactions, event.impact_minutes, event.business_impact) == (
+        1000,
+        18,
+        True,
+    )
+    assert event.evidence == {
+        "detected_at": "9/5 10:02",
+        "system": "代付",
+        "detection": "监控",
+        "failed_transactions": "千余笔延迟",
+        "business_impact": "千余笔延迟",
+        "impact_minutes": "10:20 全部到账",
+    }

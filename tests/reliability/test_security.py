@@ -23,6 +23,7 @@ from sqlmodel import Session, select
 from api.deps import current_actor
 from api.scheduler import outbox_job
 from api.web.auth import csrf_token, form_writer, page_actor
+from api.web.imports import upload_writer
 from incidents.models import Role
 from incidents.outbox import Notification
 from incidents.settings import Settings
@@ -42,6 +43,11 @@ from tests.reliability.storm import am_alert, am_body, stored_occurrences
 # page assets, and the webhooks (which authenticate by their URL's key and signature).
 PUBLIC = {
     ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    # The signed, expiring link is the credential: an on-call engineer acknowledges from the
+    # robot message on the phone without signing in (incidents/ack_links.py).
+    ("GET", "/ack/{token}"),
+    ("POST", "/ack/{token}/verdict"),
     ("GET", "/metrics"),
     ("GET", "/openapi.json"),
     ("GET", "/docs"),
@@ -77,7 +83,7 @@ def required_role(dependant) -> tuple[str, Role] | None:
         if name in ("require.<locals>.check", "require_page_role.<locals>.check"):
             role = inspect.getclosurevars(call).nonlocals["role"]
             return ("api" if name.startswith("require.") else "page", role)
-    if form_writer in calls:
+    if form_writer in calls or upload_writer in calls:
         return ("form", Role.oncall)
     if page_actor in calls:
         return ("page", Role.viewer)

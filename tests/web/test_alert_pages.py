@@ -3,11 +3,20 @@
 import re
 from datetime import timedelta
 
+import pytest
 from sqlmodel import select
 
 from incidents.alerts.models import Alert
 from incidents.models import Incident, Role
+from incidents.settings import Settings
 from tests.web.conftest import am_delivery
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """Fifty-odd alerts in a minute would be a storm, one row of the inbox: these tests page
+    through them one by one (tests/web/test_silences_browser.py shows storms)."""
+    return settings.model_copy(update={"storm_alerts_per_minute": 1000})
 
 
 def deliver(client, path: str, *fingerprints: str, title: str = "履约 接口错误率高于1%") -> None:
@@ -81,7 +90,7 @@ def test_refusals_are_shown_beside_the_alert(client, sign_in, session, alert_web
     again = client.post(f"/alerts/{alert.id}/promote", data={"csrf": csrf, "show": "all"})
     assert again.status_code == 422
     assert re.search(
-        rf'id="alert-{alert.id}".*?<p class="error" role="alert">alert {alert.id} is linked',
+        rf'id="alert-{alert.id}".*?<p class="error" role="alert">报警 {alert.id} 已关联事件',
         again.text,
         re.DOTALL,
     )
@@ -89,7 +98,7 @@ def test_refusals_are_shown_beside_the_alert(client, sign_in, session, alert_web
         f"/alerts/{alert.id}/verdict", data={"csrf": csrf, "valid": "false", "note": "x" * 2001}
     )
     assert too_long.status_code == 422
-    assert "note: String should have at most 2000 characters" in too_long.text
+    assert "结论备注最多 2000 个字符" in too_long.text
     no_choice = client.post(f"/alerts/{alert.id}/verdict", data={"csrf": csrf, "valid": ""})
     assert no_choice.status_code == 422
     session.refresh(alert)

@@ -77,7 +77,7 @@ def test_on_call_files_acks_promotes_and_the_lead_reads_the_week(
     page.fill("input[name=detected_at]", "9/7 14:42")
     page.type("input[name=failed_orders]", "545", delay=30)
     page.wait_for_selector("#grade-preview[data-grade='C']")
-    assert "failed 545 ≥ 100 → C" in page.locator("#grade-preview").inner_text()
+    assert "失败笔数 545 ≥ 100 → C" in page.locator("#grade-preview").inner_text()
     page.fill("textarea[name=remediation]", "紧急上线后问题解决")
     shots.take(page, "filing-form")
     page.click("button.big[type=submit]")
@@ -298,7 +298,7 @@ def test_a_postmortem_reviewed_published_and_printed(
     page.click("#pm-publish")
     page.wait_for_selector("#pm-missing")
     assert page.locator("#pm-missing li[data-field=reviewers]").inner_text() == (
-        "评审人 李四 has not reviewed it yet"
+        "评审人 李四 尚未评审"
     )
     shots.take(page, "publish-refused")
 
@@ -364,7 +364,7 @@ def test_the_lead_picks_a_quarter_and_reads_its_charts(
     page.fill("input[name=period]", "2023-09-30..2023-07-01")
     page.click(".period-picker button[type=submit]")
     page.wait_for_selector("#period-error")
-    assert "is before" in page.locator("#period-error").inner_text()
+    assert "早于" in page.locator("#period-error").inner_text()
     # the refusal is a 422 page, which the console reports; nothing else may appear there
     assert [p for p in problems if "status of 422" not in p] == []
     screen.close()

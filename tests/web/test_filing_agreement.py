@@ -103,7 +103,7 @@ def test_six_million_is_the_same_amount_everywhere(
         follow_redirects=False,
     )
     assert form.status_code == 303, form.text
-    preview = client.get("/incidents/grade-preview?amount_involved_cny=6,000,000").json()
+    preview = client.get("/incidents/grade-preview?amount_involved_cny=6,000,000&lang=en").json()
     assert preview["reasons"] == ["amount ¥6,000,000 ≥ ¥5,000,000 → A"]
     explained = runner.invoke(cli, ["grading", "explain", "--amount", "6,000,000"])
     assert "  amount ¥6,000,000 ≥ ¥5,000,000 → A\n" in explained.stdout
@@ -123,7 +123,10 @@ def test_an_amount_that_is_not_money_is_refused_everywhere_with_the_same_words(
     assert filed.status_code == 422
     assert words in filed.text
     csrf = sign_in(Role.oncall)
-    form = client.post("/incidents/new", data=FACTS | {"amount_involved_cny": "-5", "csrf": csrf})
+    # The page in English, to compare words (in Chinese it says 不是人民币金额).
+    form = client.post(
+        "/incidents/new?lang=en", data=FACTS | {"amount_involved_cny": "-5", "csrf": csrf}
+    )
     assert form.status_code == 422
     assert words.replace("'", "&#39;") in form.text
     for args in (

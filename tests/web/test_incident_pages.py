@@ -78,7 +78,7 @@ def test_filing_with_shorthand_time_files_graded_and_redirects(client, sign_in, 
     assert incident.created_by == "web-oncall"
     page = client.get(response.headers["location"]).text
     assert "2023-09-07 14:42" in page
-    assert "failed 545 ≥ 100 → C" in page
+    assert "失败笔数 545 ≥ 100 → C" in page
     assert 'href="/weeks/2023-W37"' in page  # 9/7 is in the week of 9/9 (jan1 numbering)
 
 
@@ -87,7 +87,7 @@ def test_an_unreadable_time_is_shown_beside_its_field_and_the_form_kept(
 ) -> None:
     csrf = sign_in(Role.oncall)
     response = client.post(
-        "/incidents/new",
+        "/incidents/new?lang=en",  # the parser's own words are English (Chinese: "无法识别")
         data={
             "csrf": csrf,
             "title": "专线中断",
@@ -114,7 +114,7 @@ def test_a_domain_rule_is_shown_beside_the_field_it_names(client, sign_in) -> No
         },
     )
     assert response.status_code == 422
-    assert error_beside(response.text, "detected_at") == "must not be before occurred_at"
+    assert error_beside(response.text, "detected_at") == "发现时间不能早于发生时间"
 
 
 def test_every_field_of_an_incident_can_be_filed_from_the_form(client, sign_in) -> None:
@@ -134,8 +134,8 @@ def test_a_missing_title_and_a_negative_count_are_named(client, sign_in) -> None
         data={"csrf": csrf, "title": " ", "detected_at": "9/7 14:42", "failed_orders": "-1"},
     )
     assert response.status_code == 422
-    assert error_beside(response.text, "title") == "Field required"
-    assert "greater than or equal to 0" in error_beside(response.text, "failed_orders")
+    assert error_beside(response.text, "title") == "标题必填"
+    assert error_beside(response.text, "failed_orders") == "失败订单数不能小于 0"
 
 
 @pytest.mark.parametrize(
@@ -161,7 +161,7 @@ def test_a_missing_title_and_a_negative_count_are_named(client, sign_in) -> None
 )
 def test_the_grade_preview_explains_the_policy(client, sign_in, query, grade, reason) -> None:
     sign_in(Role.viewer)
-    response = client.get(f"/incidents/grade-preview?{query}")
+    response = client.get(f"/incidents/grade-preview?{query}&lang=en")
     assert response.status_code == 200
     body = response.json()
     assert body["grade"] == grade
@@ -234,8 +234,9 @@ def test_the_list_filters_by_week_grade_system_status_and_text(client, sign_in, 
     assert titles("q=50%25") == []
     refused = client.get("/incidents?week=next+tuesday&status=gone")
     assert refused.status_code == 422
-    assert "unreadable week" in error_beside(refused.text, "week")
-    assert error_beside(refused.text, "status").startswith("open")
+    assert "无法识别的周" in error_beside(refused.text, "week")
+    statuses = "处理中、已缓解、已解决、已关闭"
+    assert error_beside(refused.text, "status") == f"状态应为以下之一：{statuses}"
 
 
 def test_an_unknown_incident_is_a_404_page(client, sign_in) -> None:
@@ -243,7 +244,7 @@ def test_an_unknown_incident_is_a_404_page(client, sign_in) -> None:
     response = client.get("/incidents/4040")
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("text/html")
-    assert "incident 4040 not found" in response.text
+    assert "事件 4040 不存在" in response.text
 
 
 def test_remediation_and_status_are_edited_and_unchanged_fields_left_alone(
@@ -275,7 +276,7 @@ def test_remediation_and_status_are_edited_and_unchanged_fields_left_alone(
         data={"csrf": csrf, "recovered_at": "2023-08-30 10:00"},
     )
     assert refused.status_code == 422
-    assert error_beside(refused.text, "recovered_at") == "must not be before detected_at"
+    assert error_beside(refused.text, "recovered_at") == "业务恢复时间不能早于发现时间"
     assert '<details class="card" open>' in refused.text
 
 
@@ -338,7 +339,7 @@ def test_timeline_postmortem_and_action_items_from_the_incident_page(
     item = session.exec(select(ActionItem)).one()
     unexplained = client.post(f"/action-items/{item.id}/not-doing", data={"csrf": csrf})
     assert unexplained.status_code == 422
-    assert "required: the reason not to do it" in unexplained.text
+    assert "请写明不做的原因" in unexplained.text
     done = client.post(f"/action-items/{item.id}/done", data={"csrf": csrf}, follow_redirects=False)
     assert done.headers["location"] == f"{base}#action-item-{item.id}"
     session.refresh(item)
@@ -355,17 +356,17 @@ def test_incident_page_form_errors_are_shown_beside_their_fields(client, sign_in
         data={"csrf": csrf, "title": "x", "type": "detect", "owner": "", "due_date": "9/15"},
     )
     assert item.status_code == 422
-    assert error_beside(item.text, "owner") == "Field required"
-    assert "date" in error_beside(item.text, "due_date")
+    assert error_beside(item.text, "owner") == "负责人必填"
+    assert "日期" in error_beside(item.text, "due_date")
     entry = client.post(f"{base}/timeline", data={"csrf": csrf, "at": "昨天", "text": "x"})
     assert entry.status_code == 422
-    assert "unreadable time" in error_beside(entry.text, "at")
+    assert error_beside(entry.text, "at").startswith("时间无法识别")
     postmortem = client.post(
         f"{base}/postmortem",
         data={"csrf": csrf, "recovery_method": "prayer", "summary": "草稿内容"},
     )
     assert postmortem.status_code == 422
-    assert "rollback" in error_beside(postmortem.text, "recovery_method")
+    assert "回滚" in error_beside(postmortem.text, "recovery_method")
     assert "草稿内容" in postmortem.text
 
 

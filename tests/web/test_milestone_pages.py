@@ -68,7 +68,7 @@ def test_the_edit_form_sets_milestones_in_order(client, sign_in, session: Sessio
         f"{url}/edit", data={"csrf": csrf, "mitigation_started_at": "2023-08-31 10:29"}
     )
     assert refused.status_code == 422
-    assert error_beside(refused.text, "mitigation_started_at") == "must not be after mitigated_at"
+    assert error_beside(refused.text, "mitigation_started_at") == "止损开始时间不能晚于止损生效时间"
 
 
 def test_the_timeline_form_marks_a_milestone(client, sign_in, session: Session) -> None:
@@ -95,7 +95,7 @@ def test_the_timeline_form_marks_a_milestone(client, sign_in, session: Session) 
         data={"csrf": csrf, "at": "2023-08-31 10:00", "text": "x", "milestone": "mitigated"},
     )
     assert refused.status_code == 422
-    assert error_beside(refused.text, "at") == "mitigated_at must not be before located_at"
+    assert error_beside(refused.text, "at") == "止损生效时间不能早于定位时间"
 
 
 def test_the_week_page_lists_the_rate_with_the_others(client, sign_in, session) -> None:

@@ -31,5 +31,5 @@ def test_a_bad_period_is_shown_beside_the_field(client, sign_in) -> None:
     page = client.get("/reports?period=2023-09-30..2023-07-01")
     assert page.status_code == 422
     assert 'id="period-error"' in page.text
-    assert "2023-07-01 is before 2023-09-30" in page.text
+    assert "2023-07-01 早于 2023-09-30" in page.text
     assert 'aria-invalid="true"' in page.text

@@ -87,7 +87,7 @@ def test_the_review_workflow_from_the_incident_page(client, sign_in, session) ->
         f"{base}/postmortem/review", data={"csrf": csrf, "verdict": "request_changes"}
     )
     assert no_comment.status_code == 422
-    assert "say which changes" in no_comment.text
+    assert "请说明需要修改什么" in no_comment.text
     asked = client.post(
         f"{base}/postmortem/review",
         data={"csrf": csrf, "verdict": "request_changes", "comment": "补充灰度范围"},
@@ -103,9 +103,7 @@ def test_the_review_workflow_from_the_incident_page(client, sign_in, session) ->
     client.post(f"{base}/postmortem/submit", data={"csrf": csrf}).raise_for_status()
     refused = client.post(f"{base}/postmortem/publish", data={"csrf": csrf})
     assert refused.status_code == 422
-    assert missing_parts(refused.text) == [
-        ("reviewers", "张三 requested changes; 李四 has not reviewed it yet")
-    ]
+    assert missing_parts(refused.text) == [("reviewers", "张三 要求修改；李四 尚未评审")]
     stranger = client.post(f"{base}/postmortem/review", data={"csrf": csrf, "verdict": "approve"})
     assert stranger.status_code == 403
 
@@ -143,8 +141,8 @@ def test_publishing_lists_every_missing_part_beside_the_button(client, sign_in, 
         "five_whys",
         "reviewers",
     ]
-    assert "(detected)" in parts[2][1]
-    assert "(recovered)" in parts[2][1]
+    assert "“发现”" in parts[2][1]
+    assert "“业务恢复”" in parts[2][1]
     assert "<strong>根本原因</strong>" in refused.text
     assert 'id="pm-publish"' in refused.text
 

@@ -102,7 +102,7 @@ def test_the_edit_form_ticks_and_unticks_triggers(client, auth, sign_in) -> None
         path, data={"csrf": csrf, "triggers_on_form": "1", "regulatory_triggers": ["made_up"]}
     )
     assert unknown.status_code == 422
-    assert "unknown regulatory trigger" in unknown.text
+    assert "未知的监管报送情形 made_up" in unknown.text
     saved = client.post(
         path,
         data={"csrf": csrf, "triggers_on_form": "1", "regulatory_triggers": ["public_opinion"]},

@@ -30,4 +30,4 @@ def test_the_scoreboard_page_names_a_bad_window(client, sign_in) -> None:
     page = client.get("/scoreboard", params={"from": "2023-09-01"})
 
     assert page.status_code == 422
-    assert "give both from and to" in page.text
+    assert "请同时填写开始和结束" in page.text

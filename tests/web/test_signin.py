@@ -88,7 +88,7 @@ def test_a_viewer_reads_but_is_refused_every_write_with_403(client, sign_in, ses
     assert 'href="/incidents/new"' not in listing.text
     form = client.get("/incidents/new")
     assert form.status_code == 403
-    assert "此操作需要 oncall 角色" in form.text
+    assert "此操作需要值班（oncall）角色" in form.text
     response = client.post(
         "/incidents/new",
         data={"csrf": csrf, "title": "x", "detected_at": "9/7 14:42"},
