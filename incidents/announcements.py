@@ -6,10 +6,17 @@ from sqlmodel import Session
 
 from incidents.calendar import Calendar
 from incidents.messages import grade_reason_text
-from incidents.models import Grade, Incident
+from incidents.models import Grade, Incident, IncidentStatus
 from incidents.outbox import NotificationEvent, announce, neutralise
 
 ANNOUNCED_GRADES = (Grade.A, Grade.B)
+# The team's chat reads Chinese; the status's own value follows, as action items' messages do.
+STATUS_WORDS = {
+    IncidentStatus.open: "处理中",
+    IncidentStatus.mitigated: "已缓解",
+    IncidentStatus.resolved: "已解决",
+    IncidentStatus.closed: "已关闭",
+}
 
 
 def local_text(moment: datetime | None, calendar: Calendar) -> str:
@@ -29,7 +36,7 @@ def announce_grade(session: Session, incident: Incident, calendar: Calendar) -> 
         f"- 发现时间：{local_text(incident.detected_at, calendar)}",
         f"- 影响：{neutralise(incident.impact or incident.description or '—')}",
         f"- 定级依据：{neutralise(_chinese_reason(incident) or '—')}",
-        f"- 状态：{incident.status}",
+        f"- 状态：{STATUS_WORDS[incident.status]}（{incident.status}）",
     ]
     announce(
         session,

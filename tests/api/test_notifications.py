@@ -189,6 +189,7 @@ def test_a_b_grade_incident_is_announced_to_incident_subscribers_only(
     assert "B级事故" in sent["title"]
     assert "@all" not in sent["text"]
     assert "<b>" not in sent["text"]
+    assert "- 状态：处理中（open）" in sent["text"]
     client.post(
         f"/api/v1/incidents/{b_grade['id']}/grade",
         json={"grade": "A", "reason": "升级"},
