@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from importlib.metadata import version
 
 from fastapi import FastAPI
 
@@ -58,7 +59,7 @@ def create_app(settings: Settings | None = None, *, run_scheduler: bool = False)
 
     app = FastAPI(
         title="Stabilog",
-        version="0.1.0",
+        version=version("stabilog"),  # pyproject.toml's, one place to bump
         description="Stability incident log and postmortems for payment systems.",
         lifespan=lifespan,
         docs_url=None,  # served by api.web.api_docs from the package's own files
