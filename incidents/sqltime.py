@@ -56,25 +56,3 @@ def _local_date_sqlite(element: local_date, compiler: Any, **kw: Any) -> str:
 def _local_date_postgresql(element: local_date, compiler: Any, **kw: Any) -> str:
     moment, offset = (compiler.process(arg, **kw) for arg in element.clauses)
     return f"CAST(({moment} AT TIME ZONE 'UTC') + make_interval(secs => {offset}) AS DATE)"
-
-
-class local_hour(FunctionElement[int]):  # noqa: N801 - reads like the SQL function it is
-    """local_hour(moment, offset_seconds): the hour (0–23) of a UTC moment at a fixed offset."""
-
-    inherit_cache = True
-    name = "local_hour"
-
-
-@compiles(local_hour, "sqlite")
-def _local_hour_sqlite(element: local_hour, compiler: Any, **kw: Any) -> str:
-    moment, offset = (compiler.process(arg, **kw) for arg in element.clauses)
-    return f"CAST(strftime('%H', {moment}, ({offset}) || ' seconds') AS INTEGER)"
-
-
-@compiles(local_hour, "postgresql")
-def _local_hour_postgresql(element: local_hour, compiler: Any, **kw: Any) -> str:
-    moment, offset = (compiler.process(arg, **kw) for arg in element.clauses)
-    return (
-        f"CAST(EXTRACT(HOUR FROM ({moment} AT TIME ZONE 'UTC')"
-        f" + make_interval(secs => {offset})) AS INTEGER)"
-    )

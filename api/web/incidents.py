@@ -25,7 +25,6 @@ from api.web.forms import (
     tri_state,
 )
 from api.web.i18n import page_lang
-from api.web.incident_story import duplicate_facts, history, linked_alerts, status_lags
 from api.web.preview import preview_grade
 from api.web.rendering import PageRoute, render, see_other
 from incidents import action_items, postmortem_report, postmortems, service, similar
@@ -35,6 +34,7 @@ from incidents.db import utcnow
 from incidents.errors import Invalid, NotFound
 from incidents.grading import GradingPolicy
 from incidents.impact import GRADED_INPUT_FIELDS
+from incidents.incident_story import duplicate_facts, history, linked_alerts, status_lags
 from incidents.messages import Message, hit_lines
 from incidents.milestones import MILESTONES, STAGES, Milestone, one_five_ten, stage_minutes
 from incidents.models import (
