@@ -46,6 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from incidents import metrics, period_report, report  # noqa: E402
+from incidents.alerts import tally  # noqa: E402
 from incidents.alerts.models import Alert, Source  # noqa: E402
 from incidents.db import UTCDateTime, make_engine  # noqa: E402
 from incidents.grading import ImpactFacts, load_policy  # noqa: E402
@@ -374,6 +375,8 @@ def generate(engine: Engine, incidents: int, alerts: int) -> dict[str, int]:
             if number % BATCHES_PER_TRANSACTION == 0:
                 connection.commit()
                 print(f"  … {counts['alert']:,} alerts", file=sys.stderr, flush=True)
+        # Bulk inserts bypass the webhook path that tallies each new alert: counted at once.
+        tally.rebuild(connection)
         connection.commit()
         if engine.dialect.name == "postgresql":
             connection.exec_driver_sql(

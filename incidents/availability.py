@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, String, case, cast, func, literal, or_
 from sqlmodel import Session, col, select
 
-from incidents.db import UTCDateTime
+from incidents.db import UTCDateTime, computed_once
 from incidents.models import Incident
 from incidents.sqltime import seconds_between
 
@@ -40,26 +40,24 @@ def downtime_seconds(
     length = func.coalesce(
         col(Incident.impact_minutes) * 60, seconds_between(col(Incident.recovered_at), began), 0
     )
-    intervals = (
+    intervals = computed_once(
+        session,
         select(
             col(Incident.system).label("system"),
             offset.label("s"),
             (offset + length).label("e"),
-        )
-        .where(scope, col(Incident.business_impact).is_(True))
-        .subquery()
+        ).where(scope, col(Incident.business_impact).is_(True)),
     )
     if clip_to_seconds is not None:
-        intervals = (
+        intervals = computed_once(
+            session,
             select(
                 intervals.c.system,
                 case((intervals.c.s < 0, 0.0), else_=intervals.c.s).label("s"),
                 case((intervals.c.e > clip_to_seconds, clip_to_seconds), else_=intervals.c.e).label(
                     "e"
                 ),
-            )
-            .where(intervals.c.e > 0, intervals.c.s < clip_to_seconds)
-            .subquery()
+            ).where(intervals.c.e > 0, intervals.c.s < clip_to_seconds),
         )
     overall = _union_seconds(session, intervals, by_system=False)
     return {**_union_seconds(session, intervals, by_system=True), **overall}

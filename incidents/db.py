@@ -99,3 +99,14 @@ def paged(
     total = session.exec(select(func.count()).select_from(statement.order_by(None).subquery()))
     page = session.exec(statement.limit(limit).offset(offset))
     return list(page), total.one()
+
+
+def computed_once(session: Session, query: Any) -> Any:
+    """`query` as a subquery whose rows are each computed once. SQLite would flatten it into the
+    aggregate around it and compute an expression once per use — seconds_between's two
+    julianday() parses for the count, the mean and the comparison alike —, which an OFFSET
+    prevents (a year's alert aggregate 1.8 s → 0.8 s). PostgreSQL computes it once anyway, and
+    an OFFSET would keep it from aggregating in parallel."""
+    if session.get_bind().dialect.name == "sqlite":
+        query = query.offset(0)
+    return query.subquery()

@@ -3,6 +3,8 @@
 Rates carry their numerator and denominator; durations their count, mean, median and P90
 (one long incident swamps a mean). Percentiles are nearest-rank: PostgreSQL's percentile_disc
 in the same aggregate as the count and mean, on SQLite one row_number() sort of the values.
+The alert figures read the alert tallies (incidents/alerts/tally.py), which count MTTA's
+percentiles in whole seconds, rounded up.
 """
 
 import math
@@ -25,10 +27,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 from sqlmodel import Session, col, select
 
-from incidents.alerts.models import Alert
+from incidents.alerts import tally
 from incidents.availability import ALL_SYSTEMS, downtime_seconds
 from incidents.calendar import Calendar
-from incidents.db import UTCDateTime
+from incidents.db import UTCDateTime, computed_once
 from incidents.grading import Targets
 from incidents.milestones import ONE_FIVE_TEN, ONE_FIVE_TEN_MILESTONES, STAGES, Stage
 from incidents.models import (
@@ -167,17 +169,6 @@ def _rate(session: Session, numerator: Any, denominator: Any, model: Any, *where
 
 
 PERCENTILE_SHARES = (0.5, 0.9)  # median and P90
-
-
-def computed_once(session: Session, query: Any) -> Any:
-    """`query` as a subquery whose rows are each computed once. SQLite would flatten it into the
-    aggregate around it and compute an expression once per use — seconds_between's two
-    julianday() parses for the count, the mean and the comparison alike —, which an OFFSET
-    prevents (a year's alert aggregate 1.8 s → 0.8 s). PostgreSQL computes it once anyway, and
-    an OFFSET would keep it from aggregating in parallel."""
-    if session.get_bind().dialect.name == "sqlite":
-        query = query.offset(0)
-    return query.subquery()
 
 
 def _duration_aggregates(session: Session, seconds: Any) -> list[Any]:
@@ -374,9 +365,6 @@ def compute(
 ) -> Metrics:
     """Every metric of the window; `targets` are the grading policy's 1-5-10 targets. Without
     `with_availability`, `availability` is left empty: a period review measures its own."""
-    arrived = (col(Alert.received_at) >= window.start, col(Alert.received_at) < window.end)
-    # A silenced alert paged nobody on purpose: nobody was meant to follow it up.
-    alert_scope = (*arrived, col(Alert.silence_id).is_(None))
     calendar = settings.calendar
     incident_scope = window.incidents(calendar)
     offset = calendar.local(window.start).utcoffset() or timedelta()
@@ -391,7 +379,7 @@ def compute(
             .group_by(col(Incident.grade))
         ).all()
     )
-    alerts = _alert_figures(session, alert_scope, settings.follow_up_minutes)
+    alerts = _alert_figures(session, window, settings.follow_up_minutes)
     return Metrics(
         start=window.start,
         end=window.end,
@@ -422,11 +410,7 @@ def compute(
         availability=availability(session, incident_scope, window.start, window.end)
         if with_availability
         else [],
-        silenced_alerts=session.exec(
-            select(func.count())
-            .select_from(Alert)
-            .where(*arrived, col(Alert.silence_id).is_not(None))
-        ).one(),
+        silenced_alerts=alerts.silenced,
     )
 
 
@@ -436,42 +420,26 @@ class _AlertFigures:
     closed_loop_rate: Rate
     validity_rate: Rate
     mtta: Durations
+    silenced: int
 
 
-def _alert_figures(
-    session: Session, alert_scope: tuple[ColumnElement[bool], ...], follow_up_minutes: int
-) -> _AlertFigures:
-    """The window's alert rates and MTTA in one pass over its alerts (a year is two million),
-    each alert's follow-up seconds computed once; on SQLite the percentiles take one sort more.
-    Followed up in time: first followed up at most `follow_up_minutes` after arrival (no
-    follow-up, no seconds: NULL is not ≤)."""
-    to_follow_up = seconds_between(col(Alert.first_follow_up_at), col(Alert.received_at))
-    measured = computed_once(
-        session,
-        select(
-            to_follow_up.label("value"),
-            col(Alert.valid).label("valid"),
-            col(Alert.incident_id).label("incident_id"),
-        ).where(*alert_scope),
-    )
-    seconds, valid = measured.c.value, measured.c.valid
-    columns: tuple[Any, ...] = (
-        func.count(),
-        _count_if(seconds <= follow_up_minutes * 60),
-        _count_if(or_(valid.is_not(None), measured.c.incident_id.is_not(None))),
-        _count_if(valid.is_(True)),
-        _count_if(valid.is_not(None)),
-        *_duration_aggregates(session, seconds),
-    )
-    row = session.exec(select(*columns).select_from(measured)).one()
-    arrived, in_time, closed, valid_count, judged = (int(value or 0) for value in row[:5])
+def _alert_figures(session: Session, window: Window, follow_up_minutes: int) -> _AlertFigures:
+    """The window's alert rates and MTTA from the alert tallies (incidents/alerts/tally.py).
+    A silenced alert paged nobody on purpose: nobody was meant to follow it up, so it is in
+    none of them. Followed up in time: first followed up at most `follow_up_minutes` after
+    arrival. MTTA's percentiles are whole seconds, rounded up."""
+    (counts,) = tally.counts(session, [(window.start, window.end)], follow_up_minutes)
+    mtta = Durations(0, None, None, None)
+    ranked = tally.follow_up_percentiles(session, window.start, window.end, PERCENTILE_SHARES)
+    if counts.followed and ranked:
+        mean = counts.follow_up_seconds / counts.followed
+        mtta = Durations(counts.followed, mean, float(ranked[0]), float(ranked[1]))
     return _AlertFigures(
-        follow_up_rate=Rate(in_time, arrived),
-        closed_loop_rate=Rate(closed, arrived),
-        validity_rate=Rate(valid_count, judged),
-        mtta=_durations_of(
-            session, select(to_follow_up.label("value")).where(*alert_scope), *row[5:]
-        ),
+        follow_up_rate=Rate(counts.in_time, counts.alerts),
+        closed_loop_rate=Rate(counts.concluded, counts.alerts),
+        validity_rate=Rate(counts.valid, counts.judged),
+        mtta=mtta,
+        silenced=counts.silenced,
     )
 
 
@@ -588,25 +556,11 @@ def windows_table(bounds: list[tuple[datetime, datetime]]) -> Any:
 def _alert_rates_by_week(
     session: Session, windows: list[Window], follow_up_minutes: int
 ) -> dict[int, tuple[int, int, int]]:
-    """Per week index: (followed up in time, concluded, arrived)."""
-    received = col(Alert.received_at)
-    weeks = windows_table([(window.start, window.end) for window in windows])
-    to_follow_up = seconds_between(col(Alert.first_follow_up_at), received)
-    followed_in_time = and_(
-        col(Alert.first_follow_up_at).is_not(None), to_follow_up <= follow_up_minutes * 60
+    """Per week index: (followed up in time, concluded, arrived), silenced alerts left out."""
+    counts = tally.counts(
+        session, [(window.start, window.end) for window in windows], follow_up_minutes
     )
-    concluded = or_(col(Alert.valid).is_not(None), col(Alert.incident_id).is_not(None))
-    rows = session.exec(
-        select(weeks.c.index, _count_if(followed_in_time), _count_if(concluded), func.count())
-        .select_from(weeks)
-        .join(Alert, and_(received >= weeks.c.opens, received < weeks.c.closes))
-        .where(col(Alert.silence_id).is_(None))  # held by a silence: out of the rates
-        .group_by(weeks.c.index)
-    ).all()
-    return {
-        int(index): (int(in_time), int(concluded), int(count))
-        for index, in_time, concluded, count in rows
-    }
+    return {index: (week.in_time, week.concluded, week.alerts) for index, week in enumerate(counts)}
 
 
 def rate_dict(rate: Rate, previous: Rate | None) -> dict[str, Any]:

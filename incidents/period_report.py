@@ -23,7 +23,7 @@ from sqlalchemy import ColumnElement, and_, case, func, literal
 from sqlmodel import Session, col, select
 
 from incidents import charts
-from incidents.alerts.models import Alert
+from incidents.alerts import tally
 from incidents.availability import ALL_SYSTEMS, UNKNOWN, downtime_seconds, impact_began
 from incidents.calendar import Calendar
 from incidents.db import UTCDateTime
@@ -35,7 +35,6 @@ from incidents.metrics import (
     Rate,
     Window,
     compute,
-    computed_once,
     durations_dict,
     money_dict,
     rate_dict,
@@ -292,34 +291,11 @@ def union_availability(
 # --- alert noise --------------------------------------------------------------------------------
 
 
-def _alert_scope(start: datetime, end: datetime) -> tuple[ColumnElement[bool], ...]:
-    return (col(Alert.received_at) >= start, col(Alert.received_at) < end)
-
-
-def alert_rule() -> Any:
-    """An alert's rule: its `alertname` label when it has one (Alertmanager, Grafana), else its
-    title — titles often carry the instance or a value, which would split one rule in many.
-    Revision 0017_report_speed keeps PostgreSQL statistics on exactly the SQL this compiles to
-    (so it hashes a year of alerts by rule instead of sorting them): change both together."""
-    return func.coalesce(col(Alert.labels)["alertname"].as_string(), col(Alert.title))
-
-
 def noisy_rules(session: Session, start: datetime, end: datetime) -> list[RuleNoise]:
-    # Each alert's rule read from its labels once (metrics.computed_once), not per use.
-    ruled = computed_once(
-        session,
-        select(alert_rule().label("rule"), col(Alert.valid).label("valid")).where(
-            *_alert_scope(start, end)
-        ),
-    )
-    rule, valid = ruled.c.rule, ruled.c.valid
-    rows = session.exec(
-        select(rule, func.count(), _count_if(valid.is_(True)), _count_if(valid.is_not(None)))
-        .group_by(rule)
-        .order_by(func.count().desc(), rule)
-        .limit(TOP_RULES)
-    ).all()
-    return [RuleNoise(str(name), int(n), Rate(int(v), int(j))) for name, n, v, j in rows]
+    return [
+        RuleNoise(rule.rule, rule.alerts, Rate(rule.valid, rule.judged))
+        for rule in tally.loudest_rules(session, start, end, TOP_RULES)
+    ]
 
 
 def after_hours_alerts(
@@ -327,7 +303,7 @@ def after_hours_alerts(
 ) -> int:
     """Alerts arriving after hours (`after_hours_start`–`after_hours_end` on the team's clock)
     or on a day that is not a working day of the team's calendar: counted in the period's
-    after-hours spans, each one range of the arrival index, not by the local hour of each alert
+    after-hours spans (whole hours of the alert tallies), not by the local hour of each alert
     (a year is two million)."""
     start, end = calendar.period_window(period)
     # The period's first offset for all of it, as sqltime's local hours (no daylight saving).
@@ -336,15 +312,7 @@ def after_hours_alerts(
         (max(start, opens), min(end, closes))
         for opens, closes in after_hours_spans(period, calendar, settings, zone)
     ]
-    if not spans:
-        return 0
-    table = windows_table(spans)
-    received = col(Alert.received_at)
-    return session.exec(
-        select(func.count())
-        .select_from(table)
-        .join(Alert, and_(received >= table.c.opens, received < table.c.closes))
-    ).one()
+    return tally.arrived_in(session, spans)
 
 
 def after_hours_spans(

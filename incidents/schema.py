@@ -16,6 +16,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 def load_all_models() -> None:
     """Import every module that defines tables, so SQLModel.metadata holds the whole schema."""
     import incidents.alerts.models
+    import incidents.alerts.tally
     import incidents.jobs
     import incidents.models
     import incidents.outbox

@@ -7,7 +7,7 @@ in julian days, PostgreSQL has timestamptz and intervals. These constructs compi
 
 from typing import Any
 
-from sqlalchemy import Date, Float
+from sqlalchemy import Date, Float, Integer
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -56,3 +56,46 @@ def _local_date_sqlite(element: local_date, compiler: Any, **kw: Any) -> str:
 def _local_date_postgresql(element: local_date, compiler: Any, **kw: Any) -> str:
     moment, offset = (compiler.process(arg, **kw) for arg in element.clauses)
     return f"CAST(({moment} AT TIME ZONE 'UTC') + make_interval(secs => {offset}) AS DATE)"
+
+
+class epoch_units(FunctionElement[int]):  # noqa: N801
+    """epoch_units(moment, unit_seconds): whole units (hours, days) since 1970-01-01 UTC, the
+    key of a tally row, comparable as an integer on both dialects."""
+
+    type = Integer()
+    inherit_cache = True
+    name = "epoch_units"
+
+
+@compiles(epoch_units, "sqlite")
+def _epoch_units_sqlite(element: epoch_units, compiler: Any, **kw: Any) -> str:
+    moment, unit = (compiler.process(arg, **kw) for arg in element.clauses)
+    # strftime('%s') is whole seconds; dividing integers floors them (moments after 1970).
+    return f"(CAST(strftime('%s', {moment}) AS INTEGER) / {unit})"
+
+
+@compiles(epoch_units, "postgresql")
+def _epoch_units_postgresql(element: epoch_units, compiler: Any, **kw: Any) -> str:
+    moment, unit = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"CAST(floor(EXTRACT(EPOCH FROM {moment}) / {unit}) AS INTEGER)"
+
+
+class ceil_seconds(FunctionElement[int]):  # noqa: N801
+    """ceil_seconds(seconds): the whole number of seconds at or above (SQLite may lack ceil())."""
+
+    type = Integer()
+    inherit_cache = True
+    name = "ceil_seconds"
+
+
+@compiles(ceil_seconds, "sqlite")
+def _ceil_seconds_sqlite(element: ceil_seconds, compiler: Any, **kw: Any) -> str:
+    (seconds,) = (compiler.process(arg, **kw) for arg in element.clauses)
+    # CAST truncates toward zero; one more when something was cut off above it.
+    return f"(CAST({seconds} AS INTEGER) + ({seconds} > CAST({seconds} AS INTEGER)))"
+
+
+@compiles(ceil_seconds, "postgresql")
+def _ceil_seconds_postgresql(element: ceil_seconds, compiler: Any, **kw: Any) -> str:
+    (seconds,) = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"CAST(ceil({seconds}) AS INTEGER)"

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Row, Table, and_, select, update
 from sqlmodel import Session
 
-from incidents.alerts import parse_delivery_full
+from incidents.alerts import parse_delivery_full, tally
 from incidents.alerts.event import AlertEvent, Delivery
 from incidents.alerts.models import Alert, AlertStatus
 from incidents.alerts.noise import NoiseRules, join_or_start_storm, mark_flapping
@@ -172,6 +172,8 @@ def store_events(
         result,
         count_repeats_only_while_firing=False,
     )
+    # Counted as they arrived, before anything (an auto-promotion) changes them.
+    tally.add_arrivals(connection, result.new_alert_ids)
     return result
 
 

@@ -212,3 +212,8 @@ class Promotion(WriteModel):
         le=2**31 - 1,  # ids are PostgreSQL `integer`s: a larger one would fail the query
         description="link to this incident instead of opening a new one",
     )
+
+
+# The tallies of the alerts (their tables, and the session hooks that keep them as alerts
+# change) are registered whenever an Alert can be written.
+import incidents.alerts.tally  # noqa: E402, F401

@@ -22,6 +22,7 @@ from sqlalchemy import Connection, func, or_, update
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from incidents.actors import Actor
+from incidents.alerts import tally
 from incidents.alerts.models import Alert, AlertStatus, Silence, Source
 from incidents.calendar import Calendar
 from incidents.db import get_or_raise, paged, utcnow
@@ -420,12 +421,15 @@ def _hold_firing_alerts(session: Session, silence: Silence) -> int:
     )
     matchers = [Matcher.model_validate(m) for m in silence.matchers]
     held = [row.id for row in rows if _matches(match_labels(dict(row._mapping)), matchers)]
+    # A silenced alert moves out of the follow-up figures: recounted around the change.
+    tally.remove(session.connection(), held)
     for start in range(0, len(held), 500):
         session.execute(
             update(Alert)
             .where(col(Alert.id).in_(held[start : start + 500]))
             .values(silence_id=silence.id)
         )
+    tally.add(session.connection(), held)
     return len(held)
 
 
