@@ -20,6 +20,8 @@ from api.cli import (
     teams,
     tokens,
 )
+from api.cli.context import open_session
+from incidents.alerts import tally
 from incidents.calendar import CalendarFileError
 from incidents.schema import upgrade_to_head
 from incidents.settings import get_settings
@@ -72,3 +74,12 @@ def migrate() -> None:
     """Bring the configured database to the newest schema."""
     upgrade_to_head(get_settings().database_url)
     typer.echo("database is at the newest revision")
+
+
+@app.command("recount-alerts")
+def recount_alerts() -> None:
+    """Recount the alert tallies the figures read from every stored alert (after alerts were
+    stored by a release older than revision 0018, or edited by hand in SQL)."""
+    with open_session() as session:
+        tally.rebuild(session.connection())
+    typer.echo("alert tallies recounted")
