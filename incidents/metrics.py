@@ -19,10 +19,8 @@ from sqlalchemy import (
     and_,
     case,
     func,
-    literal,
     or_,
     type_coerce,
-    union_all,
 )
 from sqlalchemy.dialects import postgresql
 from sqlmodel import Session, col, select
@@ -30,7 +28,7 @@ from sqlmodel import Session, col, select
 from incidents.alerts import tally
 from incidents.availability import ALL_SYSTEMS, downtime_seconds
 from incidents.calendar import Calendar
-from incidents.db import UTCDateTime, computed_once
+from incidents.db import computed_once, windows_table
 from incidents.grading import Targets
 from incidents.milestones import ONE_FIVE_TEN, ONE_FIVE_TEN_MILESTONES, STAGES, Stage
 from incidents.models import (
@@ -216,16 +214,22 @@ def _ranked(session: Session, values: Any, count: int) -> list[Any]:
     return [by_rank[rank] for rank in ranks]
 
 
-def _stage_durations(session: Session, incident_scope: ColumnElement[bool]) -> dict[str, Durations]:
-    """Every milestones.STAGES duration of the window's incidents from one aggregate over them
-    (on SQLite, one sort more per stage for its percentiles)."""
+# The stages MTTD and MTTR measure.
+HEADLINE_STAGES = tuple(stage for stage in STAGES if stage.name in ("detect", "recover"))
+
+
+def _stage_durations(
+    session: Session, incident_scope: ColumnElement[bool], stages: tuple[Stage, ...]
+) -> dict[str, Durations]:
+    """The `stages` durations of the window's incidents from one aggregate over them (on
+    SQLite, one sort more per stage for its percentiles)."""
     measured = computed_once(
         session,
-        select(*(_stage_seconds(stage).label(stage.name) for stage in STAGES)).where(
+        select(*(_stage_seconds(stage).label(stage.name) for stage in stages)).where(
             incident_scope
         ),
     )
-    per_stage = [_duration_aggregates(session, measured.c[stage.name]) for stage in STAGES]
+    per_stage = [_duration_aggregates(session, measured.c[stage.name]) for stage in stages]
     row = session.exec(select(*(column for columns in per_stage for column in columns))).one()
     width = len(per_stage[0])
     return {
@@ -234,7 +238,7 @@ def _stage_durations(session: Session, incident_scope: ColumnElement[bool]) -> d
             select(_stage_seconds(stage).label("value")).where(incident_scope),
             *row[index * width : (index + 1) * width],
         )
-        for index, stage in enumerate(STAGES)
+        for index, stage in enumerate(stages)
     }
 
 
@@ -362,16 +366,20 @@ def compute(
     *,
     targets: Targets,
     with_availability: bool = True,
+    all_stages: bool = True,
 ) -> Metrics:
     """Every metric of the window; `targets` are the grading policy's 1-5-10 targets. Without
-    `with_availability`, `availability` is left empty: a period review measures its own."""
+    `with_availability`, `availability` is left empty: a period review measures its own.
+    Without `all_stages`, `stage_durations` holds only the stages MTTD and MTTR are (detect
+    and recover), all a period review shows: each stage's percentiles cost SQLite a sort of
+    the window's incidents."""
     calendar = settings.calendar
     incident_scope = window.incidents(calendar)
     offset = calendar.local(window.start).utcoffset() or timedelta()
     first_day = calendar.local_date(window.start)
     last_day = calendar.local_date(window.end - timedelta(microseconds=1))
 
-    stages = _stage_durations(session, incident_scope)
+    stages = _stage_durations(session, incident_scope, STAGES if all_stages else HEADLINE_STAGES)
     grades = dict(
         session.exec(
             select(col(Incident.grade), func.count())
@@ -536,21 +544,6 @@ def _grades_by_week(
         key = (int(index), grade)
         counts[key] = counts.get(key, 0) + int(count)
     return counts
-
-
-def windows_table(bounds: list[tuple[datetime, datetime]]) -> Any:
-    """[opens, closes) windows as rows (index, opens, closes), to join rows to by a range: each
-    window is then one range scan of an index, where a CASE over the windows would test every
-    row against each (a year's alerts against 53 weeks)."""
-    rows = [
-        select(
-            literal(index).label("index"),
-            literal(opens, UTCDateTime).label("opens"),
-            literal(closes, UTCDateTime).label("closes"),
-        )
-        for index, (opens, closes) in enumerate(bounds)
-    ]
-    return (union_all(*rows) if len(rows) > 1 else rows[0]).subquery("windows")
 
 
 def _alert_rates_by_week(

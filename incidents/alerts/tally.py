@@ -33,14 +33,12 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Integer,
     and_,
     case,
     delete,
     event,
     func,
     inspect,
-    literal,
     or_,
     true,
     union_all,
@@ -51,7 +49,7 @@ from sqlalchemy.orm import UOWTransaction
 from sqlmodel import Field, SQLModel, col, select
 
 from incidents.alerts.models import Alert
-from incidents.db import UTCDateTime, dialect_insert
+from incidents.db import INDEX_TYPE, MOMENT_TYPE, dialect_insert, values_table
 from incidents.sqltime import ceil_seconds, epoch_units, seconds_between
 
 HOUR = 3600
@@ -310,27 +308,16 @@ def _union(parts: list[Any]) -> Any:
 
 def _units_table(ranges: Sequence[tuple[int, int, int]]) -> Any:
     """(index, first, stop) rows to join tally rows to by a range of hours or days."""
-    rows = [
-        select(
-            literal(index, Integer).label("index"),
-            literal(first, Integer).label("first"),
-            literal(stop, Integer).label("stop"),
-        )
-        for index, first, stop in ranges
-    ]
-    return _union(rows).subquery("units")
+    return values_table(
+        "units", [("index", INDEX_TYPE), ("first", INDEX_TYPE), ("stop", INDEX_TYPE)], ranges
+    )
 
 
 def _edges_table(pieces: Sequence[tuple[int, datetime, datetime]]) -> Any:
-    rows = [
-        select(
-            literal(index, Integer).label("index"),
-            literal(opens, UTCDateTime).label("opens"),
-            literal(closes, UTCDateTime).label("closes"),
-        )
-        for index, opens, closes in pieces
-    ]
-    return _union(rows).subquery("edges")
+    """(index, opens, closes) rows: the ragged pieces of each window, read from the alerts."""
+    return values_table(
+        "edges", [("index", INDEX_TYPE), ("opens", MOMENT_TYPE), ("closes", MOMENT_TYPE)], pieces
+    )
 
 
 def _received_in(edges: Any) -> ColumnElement[bool]:
