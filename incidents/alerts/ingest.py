@@ -135,6 +135,7 @@ def ingest(
     rules = rules or NoiseRules()
     silences = holding(connection, source.id, now, rules.calendar) if events else []
     result = store_events(connection, source, events, now, silences)
+    tally.add_arrivals(connection, result.new_alert_ids)
     apply_noise_rules(connection, source, result, now, rules)
     return result
 
@@ -172,8 +173,6 @@ def store_events(
         result,
         count_repeats_only_while_firing=False,
     )
-    # Counted as they arrived, before anything (an auto-promotion) changes them.
-    tally.add_arrivals(connection, result.new_alert_ids)
     return result
 
 
@@ -296,6 +295,8 @@ class Stored:
 
     arrival: Arrival
     result: IngestResult
+    # Its new alerts are in the tallies already (counted before an auto-promotion changed them).
+    tallied: bool = False
 
     def counts(self) -> dict[str, int]:
         """The delivery's answer."""
@@ -309,7 +310,8 @@ class Stored:
 
 
 def _store(batch: Batch[Arrival], arrival: Arrival) -> Stored:
-    """One delivery's rows and auto-promotion; the noise rules wait for `_apply_noise_rules`."""
+    """One delivery's rows and auto-promotion; the tallies (unless it promoted) and the noise
+    rules wait for `_apply_noise_rules`."""
     settings = arrival.settings
     # Every delivery of a batch shares its moment, so the silences holding a source then are
     # read once a batch.
@@ -320,7 +322,11 @@ def _store(batch: Batch[Arrival], arrival: Arrival) -> Stored:
     result = store_events(
         batch.connection, arrival.source, arrival.events, batch.now, silences or []
     )
-    if result.new_alert_ids and settings.auto_promoted_severities:
+    promoting = bool(result.new_alert_ids and settings.auto_promoted_severities)
+    if promoting:
+        # Counted as they arrived, before the promotion changes them (docs/architecture.md,
+        # "Alert tallies"); the others are counted once a batch, in `_apply_noise_rules`.
+        tally.add_arrivals(batch.connection, result.new_alert_ids)
         with Session(bind=batch.connection) as session:
             auto_promote(
                 session,
@@ -331,15 +337,18 @@ def _store(batch: Batch[Arrival], arrival: Arrival) -> Stored:
                 calendar=settings.calendar,
             )
             session.flush()
-    return Stored(arrival, result)
+    return Stored(arrival, result, tallied=promoting)
 
 
 def _apply_noise_rules(batch: Batch[Arrival], stored: Sequence[Stored]) -> None:
-    """Flapping and storms once per source a batch, as if its deliveries were one.
+    """The batch's new alerts counted in the tallies in one statement, then flapping and
+    storms once per source a batch, as if its deliveries were one.
 
     Per delivery, the storm's count of the source's last minute was most of a delivery's cost
     when alerts pour in — exactly when batches are large.
     """
+    arrived = [i for one in stored if not one.tallied for i in one.result.new_alert_ids]
+    tally.add_arrivals(batch.connection, arrived)
     merged: dict[tuple[int, int], tuple[Arrival, IngestResult]] = {}
     for one in stored:
         # Deliveries of one source share the rules unless handed different settings.

@@ -28,12 +28,14 @@ from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from itertools import accumulate
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     and_,
+    bindparam,
     case,
     delete,
     event,
@@ -148,29 +150,27 @@ TALLIED = (
 # --- keeping the tallies -------------------------------------------------------------------------
 
 
-def _apply(
-    connection: Connection, where: ColumnElement[bool], sign: int, *, follow_ups: bool = True
-) -> None:
-    """Add (sign 1) or take away (sign −1) the contribution of the alerts `where` selects;
-    without `follow_ups`, to alert_hour only (alerts known to have no follow-up yet).
+@cache
+def _upserts(dialect: str, sign: int, *, every_alert: bool = False) -> tuple[Any, Any]:
+    """The two statements that add (sign 1) or take away (sign −1) the contribution of the
+    alerts whose ids the expanding parameter `ids` names (of every alert, for `rebuild`):
+    built once, so SQLAlchemy compiles them once — the webhook path runs one per delivery.
 
-    The rows are upserted in key order (the SELECT is ordered), so two transactions tallying
-    into the same hours lock them in the same order and cannot deadlock on PostgreSQL."""
-    insert = dialect_insert(connection.dialect.name)
-    alerts = measured(where)
+    Rows are upserted in key order (the SELECT is ordered), so two transactions tallying into
+    the same hours lock them in the same order and cannot deadlock on PostgreSQL."""
+    insert = dialect_insert(dialect)
+    alerts = measured(
+        true() if every_alert else col(Alert.id).in_(bindparam("ids", expanding=True))
+    )
     keys = (alerts.c.hour, alerts.c.rule, alerts.c.silenced)
     sums = hour_sums(alerts, sign)
     by_hour = select(*keys, *sums.values()).group_by(*keys).order_by(*keys)
     statement = insert(AlertHour).from_select(["hour", "rule", "silenced", *sums], by_hour)
     table = AlertHour.__table__  # type: ignore[attr-defined]
-    connection.execute(
-        statement.on_conflict_do_update(
-            index_elements=["hour", "rule", "silenced"],
-            set_={name: table.c[name] + statement.excluded[name] for name in sums},
-        )
+    hours = statement.on_conflict_do_update(
+        index_elements=["hour", "rule", "silenced"],
+        set_={name: table.c[name] + statement.excluded[name] for name in sums},
     )
-    if not follow_ups:
-        return
     day_keys = (alerts.c.day, alerts.c.whole_seconds)
     by_day = (
         select(*day_keys, sign * func.count())
@@ -180,41 +180,51 @@ def _apply(
     )
     statement = insert(AlertFollowUp).from_select(["day", "seconds", "alerts"], by_day)
     by_seconds = AlertFollowUp.__table__  # type: ignore[attr-defined]
-    connection.execute(
-        statement.on_conflict_do_update(
-            index_elements=["day", "seconds"],
-            set_={"alerts": by_seconds.c.alerts + statement.excluded.alerts},
-        )
+    days = statement.on_conflict_do_update(
+        index_elements=["day", "seconds"],
+        set_={"alerts": by_seconds.c.alerts + statement.excluded.alerts},
     )
+    return hours, days
 
 
 # Ids per statement: far below SQLite's bound on parameters.
 CHUNK = 1000
 
 
+def _apply(
+    connection: Connection, alert_ids: Sequence[int], sign: int, *, follow_ups: bool = True
+) -> None:
+    """Tally `sign` × these alerts; without `follow_ups`, into alert_hour only (alerts known
+    to have no follow-up yet)."""
+    hours, days = _upserts(connection.dialect.name, sign)
+    for start in range(0, len(alert_ids), CHUNK):
+        ids = {"ids": list(alert_ids[start : start + CHUNK])}
+        connection.execute(hours, ids)
+        if follow_ups:
+            connection.execute(days, ids)
+
+
 def add(connection: Connection, alert_ids: Sequence[int]) -> None:
     """Count these alerts (new ones, or ones `remove` took away before a change)."""
-    for start in range(0, len(alert_ids), CHUNK):
-        _apply(connection, col(Alert.id).in_(alert_ids[start : start + CHUNK]), 1)
+    _apply(connection, alert_ids, 1)
 
 
 def add_arrivals(connection: Connection, alert_ids: Sequence[int]) -> None:
     """Count alerts that have just arrived: nobody has followed them up yet."""
-    for start in range(0, len(alert_ids), CHUNK):
-        _apply(connection, col(Alert.id).in_(alert_ids[start : start + CHUNK]), 1, follow_ups=False)
+    _apply(connection, alert_ids, 1, follow_ups=False)
 
 
 def remove(connection: Connection, alert_ids: Sequence[int]) -> None:
     """Take these alerts' present contribution away, before changing them."""
-    for start in range(0, len(alert_ids), CHUNK):
-        _apply(connection, col(Alert.id).in_(alert_ids[start : start + CHUNK]), -1)
+    _apply(connection, alert_ids, -1)
 
 
 def rebuild(connection: Connection) -> None:
     """Recount both tallies from every alert (after a bulk load, or rows edited by hand)."""
     connection.execute(delete(AlertHour))
     connection.execute(delete(AlertFollowUp))
-    _apply(connection, true(), 1)
+    for statement in _upserts(connection.dialect.name, 1, every_alert=True):
+        connection.execute(statement)
 
 
 def _tallied_changes(session: OrmSession) -> tuple[list[Alert], list[int]]:
