@@ -4,7 +4,9 @@ import typer
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from incidents.alerts import tally
 from incidents.calendar import Calendar, CalendarFileError, load_team_days, statutory_years
+from incidents.db import engine_for
 from incidents.grading import PolicyError, load_policy
 from incidents.schema import revisions
 from incidents.settings import get_settings
@@ -30,6 +32,18 @@ def doctor() -> None:
     else:
         if current == newest:
             show("ok", "database", f"{database} at the newest revision ({newest})")
+            with engine_for(settings.database_url).connect() as connection:
+                counted = tally.agreement(connection)
+            if counted.agrees:
+                show("ok", "alert tallies", f"{counted.alerts} alerts counted")
+            else:
+                show(
+                    "FAIL",
+                    "alert tallies",
+                    f"{counted.alerts} alerts ({counted.follow_ups} followed up) but the tallies"
+                    f" count {counted.tallied_alerts} ({counted.tallied_follow_ups});"
+                    " run stabilog recount-alerts",
+                )
         else:
             at = f"revision {current}" if current else "no revision"
             show(

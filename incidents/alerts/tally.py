@@ -227,6 +227,37 @@ def rebuild(connection: Connection) -> None:
         connection.execute(statement)
 
 
+@dataclass(frozen=True)
+class Agreement:
+    """The tallies' totals against the alerts': equal unless alerts changed behind them (stored
+    by a release older than the tallies, or edited by hand in SQL)."""
+
+    alerts: int
+    tallied_alerts: int
+    follow_ups: int  # unsilenced alerts followed up
+    tallied_follow_ups: int
+
+    @property
+    def agrees(self) -> bool:
+        return (self.alerts, self.follow_ups) == (self.tallied_alerts, self.tallied_follow_ups)
+
+
+def agreement(connection: Connection) -> Agreement:
+    hours = AlertHour.__table__  # type: ignore[attr-defined]
+    days = AlertFollowUp.__table__  # type: ignore[attr-defined]
+    followed = and_(col(Alert.first_follow_up_at).is_not(None), col(Alert.silence_id).is_(None))
+    alerts, follow_ups = connection.execute(
+        select(func.count(), _count_if(followed)).select_from(Alert)
+    ).one()
+    tallied_alerts = connection.execute(select(func.coalesce(func.sum(hours.c.alerts), 0))).scalar()
+    tallied_follow_ups = connection.execute(
+        select(func.coalesce(func.sum(days.c.alerts), 0))
+    ).scalar()
+    return Agreement(
+        int(alerts), int(tallied_alerts or 0), int(follow_ups), int(tallied_follow_ups or 0)
+    )
+
+
 def _tallied_changes(session: OrmSession) -> tuple[list[Alert], list[int]]:
     """The ORM's pending changes to counted columns: (new alerts, ids of changed ones)."""
     new = [item for item in session.new if isinstance(item, Alert)]

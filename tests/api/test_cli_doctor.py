@@ -48,6 +48,7 @@ def test_doctor_on_a_good_setup(doctor_env, team_file, monkeypatch) -> None:
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [
         f"ok      database: {doctor_env} at the newest revision ({newest})",
+        "ok      alert tallies: 0 alerts counted",
         "ok      grading policy: incidents/grading_policy.toml (packaged default)",
         f"ok      calendar file: {team_file} ([holidays] 1, [working_days] 1)",
         "ok      statutory calendar: 2004–2199",

@@ -277,7 +277,9 @@ def test_a_windows_figures_from_the_tallies_are_the_alerts_counted_one_by_one(
     )
 
 
-def test_recount_alerts_counts_alerts_stored_behind_the_tallies_back(engine, cli_database) -> None:
+def test_doctor_finds_alerts_stored_behind_the_tallies_back_and_recount_counts_them(
+    engine, cli_database
+) -> None:
     # As a release older than the tallies (or an edit by hand in SQL) stores them: in Core.
     source_id = a_source(engine)
     table = Alert.__table__  # type: ignore[attr-defined]
@@ -303,7 +305,14 @@ def test_recount_alerts_counts_alerts_stored_behind_the_tallies_back(engine, cli
         )
     with engine.connect() as connection:
         assert tally_rows(connection, counting_only=True) == (set(), set())
+    doctor = CliRunner().invoke(app, ["doctor"])
+    assert doctor.exit_code == 1
+    assert (
+        "FAIL    alert tallies: 3 alerts (3 followed up) but the tallies count 0 (0);"
+        " run stabilog recount-alerts"
+    ) in doctor.stdout.splitlines()
     answer = CliRunner().invoke(app, ["recount-alerts"])
     assert answer.exit_code == 0, answer.output
     _, follow_ups = assert_tallies_are_a_recount(engine)
     assert follow_ups == {(int(START.timestamp()) // 86400, 90, 3)}
+    assert "ok      alert tallies: 3 alerts counted" in CliRunner().invoke(app, ["doctor"]).stdout
