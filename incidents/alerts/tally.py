@@ -14,9 +14,10 @@ and are followed up (docs/architecture.md, "Alert tallies"):
 Both are kept in the same transaction as the change to the alert: a change is counted as its
 alert's contribution after it less its contribution before, each computed in SQL from the alert
 row by the same expressions the figures are defined by, so the tallies cannot disagree with
-the rows. New alerts are added by the webhook path (`add`, once per batch), changes made
-through the ORM by the session hooks at the bottom, and bulk UPDATEs by their callers
-(`remove` before, `add` after). `rebuild` recounts everything (after a bulk load).
+the rows. New alerts are added by the webhook path (`add_arrivals`, once per batch), changes
+made through the ORM by the session hooks below, and bulk UPDATEs by their callers (`remove`
+before, `add` after). `rebuild` recounts everything (after a bulk load); `agreement` compares
+the totals (`stabilog doctor`).
 
 A window is read as its whole hours (or days) from the tallies plus its ragged edges from the
 alerts themselves: every window of the team's whole-hour time zone is whole hours; a zone half
@@ -100,7 +101,7 @@ def _count_if(condition: ColumnElement[bool]) -> Any:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
-def measured(*where: Any, joined: Any = None) -> Any:
+def _measured(*where: Any, joined: Any = None) -> Any:
     """Per alert `where` selects (joined to `joined`, a table of windows, when given): the
     tally keys and what is summed. A subquery, so the grouping below names plain columns: an
     expression with bound parameters (the rule's label name) would not match itself in a
@@ -122,8 +123,8 @@ def measured(*where: Any, joined: Any = None) -> Any:
     return query.where(*where).subquery("measured")
 
 
-def hour_sums(alerts: Any, sign: int = 1) -> dict[str, Any]:
-    """alert_hour's figures as aggregates over `measured` alerts, by their definitions."""
+def _hour_sums(alerts: Any, sign: int = 1) -> dict[str, Any]:
+    """alert_hour's figures as aggregates over `_measured` alerts, by their definitions."""
     valid = alerts.c.valid
     return {
         "alerts": sign * func.count(),
@@ -154,16 +155,16 @@ TALLIED = (
 def _upserts(dialect: str, sign: int, *, every_alert: bool = False) -> tuple[Any, Any]:
     """The two statements that add (sign 1) or take away (sign −1) the contribution of the
     alerts whose ids the expanding parameter `ids` names (of every alert, for `rebuild`):
-    built once, so SQLAlchemy compiles them once — the webhook path runs one per delivery.
+    built once, so SQLAlchemy compiles them once — the webhook path runs one per batch.
 
     Rows are upserted in key order (the SELECT is ordered), so two transactions tallying into
     the same hours lock them in the same order and cannot deadlock on PostgreSQL."""
     insert = dialect_insert(dialect)
-    alerts = measured(
+    alerts = _measured(
         true() if every_alert else col(Alert.id).in_(bindparam("ids", expanding=True))
     )
     keys = (alerts.c.hour, alerts.c.rule, alerts.c.silenced)
-    sums = hour_sums(alerts, sign)
+    sums = _hour_sums(alerts, sign)
     by_hour = select(*keys, *sums.values()).group_by(*keys).order_by(*keys)
     statement = insert(AlertHour).from_select(["hour", "rule", "silenced", *sums], by_hour)
     table = AlertHour.__table__  # type: ignore[attr-defined]
@@ -402,9 +403,9 @@ def counts(
         )
     ragged = [(i, a, b) for i, s in enumerate(hours) for a, b in s.edges]
     if ragged:
-        alerts = measured(joined=_edges_table(ragged))
+        alerts = _measured(joined=_edges_table(ragged))
         keys = (alerts.c.index, alerts.c.silenced)
-        collect(session.execute(select(*keys, *hour_sums(alerts).values()).group_by(*keys)))
+        collect(session.execute(select(*keys, *_hour_sums(alerts).values()).group_by(*keys)))
     for index, in_time in enumerate(followed_within(session, windows, follow_up_minutes * 60)):
         totals[index]["in_time"] = in_time
     return [
@@ -444,7 +445,7 @@ def followed_within(
             found[int(index)] += int(number or 0)
     ragged = [(i, a, b) for i, s in enumerate(days) for a, b in s.edges]
     if ragged:
-        alerts = measured(joined=_edges_table(ragged))
+        alerts = _measured(joined=_edges_table(ragged))
         rows = session.execute(
             select(alerts.c.index, func.count())
             .where(alerts.c.silenced.is_(False), alerts.c.seconds <= limit_seconds)
@@ -470,7 +471,7 @@ def follow_up_percentiles(
             )
         )
     if days.edges:
-        alerts = measured(joined=_edges_table([(0, a, b) for a, b in days.edges]))
+        alerts = _measured(joined=_edges_table([(0, a, b) for a, b in days.edges]))
         parts.append(
             select(alerts.c.whole_seconds.label("seconds"), func.count().label("alerts"))
             .where(alerts.c.silenced.is_(False), alerts.c.seconds.is_not(None))
@@ -516,8 +517,8 @@ def loudest_rules(session: Any, start: datetime, end: datetime, limit: int) -> l
             ).where(tally.c.hour >= hours.first, tally.c.hour < hours.stop)
         )
     if hours.edges:
-        alerts = measured(joined=_edges_table([(0, a, b) for a, b in hours.edges]))
-        sums = hour_sums(alerts)
+        alerts = _measured(joined=_edges_table([(0, a, b) for a, b in hours.edges]))
+        sums = _hour_sums(alerts)
         parts.append(
             select(
                 alerts.c.rule.label("rule"),
