@@ -311,7 +311,7 @@ class Stored:
 
 def _store(batch: Batch[Arrival], arrival: Arrival) -> Stored:
     """One delivery's rows and auto-promotion; the tallies (unless it promoted) and the noise
-    rules wait for `_apply_noise_rules`."""
+    rules wait for `_finish_batch`."""
     settings = arrival.settings
     # Every delivery of a batch shares its moment, so the silences holding a source then are
     # read once a batch.
@@ -325,7 +325,7 @@ def _store(batch: Batch[Arrival], arrival: Arrival) -> Stored:
     promoting = bool(result.new_alert_ids and settings.auto_promoted_severities)
     if promoting:
         # Counted as they arrived, before the promotion changes them (docs/architecture.md,
-        # "Alert tallies"); the others are counted once a batch, in `_apply_noise_rules`.
+        # "Alert tallies"); the others are counted once a batch, in `_finish_batch`.
         tally.add_arrivals(batch.connection, result.new_alert_ids)
         with Session(bind=batch.connection) as session:
             auto_promote(
@@ -340,7 +340,7 @@ def _store(batch: Batch[Arrival], arrival: Arrival) -> Stored:
     return Stored(arrival, result, tallied=promoting)
 
 
-def _apply_noise_rules(batch: Batch[Arrival], stored: Sequence[Stored]) -> None:
+def _finish_batch(batch: Batch[Arrival], stored: Sequence[Stored]) -> None:
     """The batch's new alerts counted in the tallies in one statement, then flapping and
     storms once per source a batch, as if its deliveries were one.
 
@@ -370,7 +370,7 @@ class DeliveryReceiver:
             engine,
             _store,
             check=_refuse_stale_sources,
-            finish=_apply_noise_rules,
+            finish=_finish_batch,
         )
 
     def submit(
