@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, TypeVar
 
-from sqlalchemy import DateTime, Integer, event, func, literal, union_all
+from sqlalchemy import ColumnElement, DateTime, Integer, case, event, func, literal, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator, TypeEngine
@@ -146,3 +146,8 @@ def windows_table(bounds: Sequence[tuple[datetime, datetime]]) -> Any:
         [("index", INDEX_TYPE), ("opens", MOMENT_TYPE), ("closes", MOMENT_TYPE)],
         [(index, opens, closes) for index, (opens, closes) in enumerate(bounds)],
     )
+
+
+def count_if(condition: ColumnElement[bool]) -> Any:
+    """The rows of an aggregate for which `condition` holds (0, not NULL, over no rows)."""
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)

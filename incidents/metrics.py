@@ -28,7 +28,7 @@ from sqlmodel import Session, col, select
 from incidents.alerts import tally
 from incidents.availability import ALL_SYSTEMS, downtime_seconds
 from incidents.calendar import Calendar
-from incidents.db import computed_once, windows_table
+from incidents.db import computed_once, count_if, windows_table
 from incidents.grading import Targets
 from incidents.milestones import ONE_FIVE_TEN, ONE_FIVE_TEN_MILESTONES, STAGES, Stage
 from incidents.models import (
@@ -157,10 +157,6 @@ class Metrics:
     DURATIONS = ("mttd", "mtta", "mttr")
 
 
-def _count_if(condition: ColumnElement[bool]) -> Any:
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
-
 def _rate(session: Session, numerator: Any, denominator: Any, model: Any, *where: Any) -> Rate:
     row = session.exec(select(numerator, denominator).select_from(model).where(*where)).one()
     return Rate(int(row[0] or 0), int(row[1] or 0))
@@ -278,7 +274,7 @@ def _one_five_ten_rate(
             for step in ONE_FIVE_TEN
         ),
     )
-    return _rate(session, _count_if(met), _count_if(known), Incident, incident_scope)
+    return _rate(session, count_if(met), count_if(known), Incident, incident_scope)
 
 
 def one_five_ten_missed(targets: Targets) -> ColumnElement[bool]:
@@ -340,7 +336,7 @@ def _repeat_incident_rate(session: Session, incident_scope: ColumnElement[bool])
     )
     in_window = numbered.c.in_window == 1
     row = session.exec(
-        select(_count_if(and_(in_window, repeats)), _count_if(in_window)).select_from(numbered)
+        select(count_if(and_(in_window, repeats)), count_if(in_window)).select_from(numbered)
     ).one()
     return Rate(int(row[0]), int(row[1]))
 
@@ -396,7 +392,7 @@ def compute(
         validity_rate=alerts.validity_rate,
         monitoring_detection_rate=_rate(
             session,
-            _count_if(col(Incident.detection).in_(MONITORING_DETECTIONS)),
+            count_if(col(Incident.detection).in_(MONITORING_DETECTIONS)),
             func.count(),
             Incident,
             incident_scope,
@@ -464,7 +460,7 @@ def _action_items_on_time(
     )
     return _rate(
         session,
-        _count_if(on_time),
+        count_if(on_time),
         func.count(),
         ActionItem,
         col(ActionItem.due_date) >= first_day,
@@ -475,7 +471,7 @@ def _action_items_on_time(
 def _postmortems_done(session: Session, incident_scope: ColumnElement[bool]) -> Rate:
     published = col(Postmortem.status) == PostmortemStatus.published
     row = session.exec(
-        select(_count_if(published), func.count())
+        select(count_if(published), func.count())
         .select_from(Incident)
         .outerjoin(Postmortem, col(Postmortem.incident_id) == col(Incident.id))
         .where(incident_scope, col(Incident.grade).is_not(None))

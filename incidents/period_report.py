@@ -19,14 +19,14 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from markupsafe import Markup
-from sqlalchemy import ColumnElement, and_, case, func, literal
+from sqlalchemy import ColumnElement, and_, func, literal
 from sqlmodel import Session, col, select
 
 from incidents import charts
 from incidents.alerts import tally
 from incidents.availability import ALL_SYSTEMS, UNKNOWN, downtime_seconds, impact_began
 from incidents.calendar import Calendar
-from incidents.db import UTCDateTime, windows_table
+from incidents.db import UTCDateTime, count_if, windows_table
 from incidents.grading import Targets
 from incidents.metrics import (
     Durations,
@@ -364,14 +364,14 @@ def action_item_figures(
             condition.append(age_days > lower)
         if upper is not None:
             condition.append(age_days <= upper)
-        buckets.append(_count_if(and_(*condition)).label(f"b{len(buckets)}"))
+        buckets.append(count_if(and_(*condition)).label(f"b{len(buckets)}"))
         lower = upper
     row = session.exec(
         select(
-            _count_if(and_(col(ActionItem.created_at) >= start, col(ActionItem.created_at) < end)),
-            _count_if(and_(closed, col(ActionItem.closed_at) >= start)),
-            _count_if(and_(open_at_end, col(ActionItem.due_date) < period.last + timedelta(1))),
-            _count_if(open_at_end),
+            count_if(and_(col(ActionItem.created_at) >= start, col(ActionItem.created_at) < end)),
+            count_if(and_(closed, col(ActionItem.closed_at) >= start)),
+            count_if(and_(open_at_end, col(ActionItem.due_date) < period.last + timedelta(1))),
+            count_if(open_at_end),
             *buckets,
         ).select_from(ActionItem)
     ).one()
@@ -383,10 +383,6 @@ def action_item_figures(
         open_at_end=values[3],
         age_buckets={label: values[4 + i] for i, (_, label) in enumerate(AGE_BUCKETS)},
     )
-
-
-def _count_if(condition: ColumnElement[bool]) -> Any:
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
 # --- rendering ----------------------------------------------------------------------------------

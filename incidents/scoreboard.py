@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, case, func
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from incidents.calendar import Calendar
+from incidents.db import count_if
 from incidents.errors import Invalid
 from incidents.grading import GRADES, GradingPolicy
 from incidents.metrics import Window, one_five_ten_missed
@@ -57,10 +58,6 @@ class Board:
         return [team for team in self.teams if team.over_red_line]
 
 
-def _count_if(condition: ColumnElement[bool]) -> Any:
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
-
 def _standings(
     session: Session, group: Any, scope: ColumnElement[bool], policy: GradingPolicy
 ) -> list[tuple[Any, ...]]:
@@ -77,9 +74,9 @@ def _standings(
         group,
         func.coalesce(func.sum(scored), 0),
         func.count(),
-        _count_if(has_report),
-        _count_if(missed),
-        *(_count_if(grade == letter) for letter in GRADES),
+        count_if(has_report),
+        count_if(missed),
+        *(count_if(grade == letter) for letter in GRADES),
     ]
     statement = (
         select(*columns)

@@ -37,7 +37,6 @@ from sqlalchemy import (
     ColumnElement,
     and_,
     bindparam,
-    case,
     delete,
     event,
     func,
@@ -52,7 +51,7 @@ from sqlalchemy.orm import UOWTransaction
 from sqlmodel import Field, SQLModel, col, select
 
 from incidents.alerts.models import Alert
-from incidents.db import INDEX_TYPE, MOMENT_TYPE, dialect_insert, values_table
+from incidents.db import INDEX_TYPE, MOMENT_TYPE, count_if, dialect_insert, values_table
 from incidents.sqltime import ceil_seconds, epoch_units, seconds_between
 
 HOUR = 3600
@@ -97,10 +96,6 @@ def follow_up_seconds() -> Any:
     return seconds_between(col(Alert.first_follow_up_at), col(Alert.received_at))
 
 
-def _count_if(condition: ColumnElement[bool]) -> Any:
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
-
 def _measured(*where: Any, joined: Any = None) -> Any:
     """Per alert `where` selects (joined to `joined`, a table of windows, when given): the
     tally keys and what is summed. A subquery, so the grouping below names plain columns: an
@@ -130,9 +125,9 @@ def _hour_sums(alerts: Any, sign: int = 1) -> dict[str, Any]:
         "alerts": sign * func.count(),
         "followed": sign * func.count(alerts.c.seconds),
         "follow_up_seconds": sign * func.coalesce(func.sum(alerts.c.seconds), 0.0),
-        "concluded": sign * _count_if(or_(valid.is_not(None), alerts.c.incident_id.is_not(None))),
-        "judged": sign * _count_if(valid.is_not(None)),
-        "valid": sign * _count_if(valid.is_(True)),
+        "concluded": sign * count_if(or_(valid.is_not(None), alerts.c.incident_id.is_not(None))),
+        "judged": sign * count_if(valid.is_not(None)),
+        "valid": sign * count_if(valid.is_(True)),
     }
 
 
@@ -248,7 +243,7 @@ def agreement(connection: Connection) -> Agreement:
     days = AlertFollowUp.__table__  # type: ignore[attr-defined]
     followed = and_(col(Alert.first_follow_up_at).is_not(None), col(Alert.silence_id).is_(None))
     alerts, follow_ups = connection.execute(
-        select(func.count(), _count_if(followed)).select_from(Alert)
+        select(func.count(), count_if(followed)).select_from(Alert)
     ).one()
     tallied_alerts = connection.execute(select(func.coalesce(func.sum(hours.c.alerts), 0))).scalar()
     tallied_follow_ups = connection.execute(
