@@ -193,8 +193,8 @@ def _durations_of(
 
 def _ranked(session: Session, values: Any, count: int) -> list[Any]:
     # Nearest rank: the value at position ceil(p × n) of the sorted values. One numbered sort
-    # yields both ranks; a year of alerts is millions of values, so it is sorted once, of
-    # only the values (sorting them beside other columns computed alike takes twice as long).
+    # yields both ranks, of only the values (sorting them beside other columns computed alike
+    # takes twice as long); a year's stage is 100,000 of them on the bench.
     ranks = [max(1, math.ceil(share * count)) for share in PERCENTILE_SHARES]
     value = computed_once(session, values).c.value
     numbered = (
