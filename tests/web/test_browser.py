@@ -8,8 +8,6 @@ are skipped on a developer's machine; under CI=true a missing browser fails them
 
 from datetime import timedelta
 
-import httpx
-
 from incidents import action_items
 from incidents.actors import Actor
 from incidents.alerts.models import SourceCreate, SourceKind
@@ -21,7 +19,7 @@ from incidents.service import create_incident
 from incidents.settings import Settings
 from incidents.tokens import create_token
 from tests.builders import seed_pos_incident
-from tests.web.browser import BIG_SCREEN, PHONE, SCREENSHOTS, Shots, watch_console
+from tests.web.browser import BIG_SCREEN, PHONE, SCREENSHOTS, Shots, deliver_alerts, watch_console
 from tests.web.conftest import am_delivery
 from tests.web.test_postmortem_pages import marked_incident
 
@@ -34,12 +32,11 @@ def test_on_call_files_acks_promotes_and_the_lead_reads_the_week(
     session.commit()
     source = create_source(session, SourceCreate(kind=SourceKind.alertmanager, name="prod-am"))
     session.commit()
-    delivered = httpx.post(
-        live_server + webhook_path(source),
-        content=am_delivery("pay-errors", title="履约 合作机构接口调用失败"),
-        headers={"Content-Type": "application/json"},
+    deliver_alerts(
+        live_server,
+        webhook_path(source),
+        am_delivery("pay-errors", title="履约 合作机构接口调用失败"),
     )
-    assert delivered.status_code == 200, delivered.text
 
     problems: list[str] = []
     phone = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)

@@ -2,13 +2,12 @@
 tab's 全选本页 acknowledges every alert shown with one button, and filing the same event again
 within the hour names the first one."""
 
-import httpx
 from sqlmodel import select
 
 from incidents.alerts.models import Alert
 from incidents.models import Incident, IncidentStatus, Role
 from incidents.tokens import create_token
-from tests.web.browser import Shots, watch_console
+from tests.web.browser import Shots, deliver_alerts, watch_console
 from tests.web.conftest import am_delivery
 from tests.web.test_incident_pages import file_directly
 
@@ -20,12 +19,7 @@ def test_the_status_follows_the_restore_time_and_bulk_ack_takes_one_click(
     incident = file_directly(session)
     _, token = create_token(session, "值班-小周", Role.oncall)
     session.commit()
-    delivered = httpx.post(
-        live_server + alert_webhook,
-        content=am_delivery("fp-1", "fp-2", "fp-3"),
-        headers={"Content-Type": "application/json"},
-    )
-    assert delivered.status_code == 200, delivered.text
+    deliver_alerts(live_server, alert_webhook, am_delivery("fp-1", "fp-2", "fp-3"))
     problems: list[str] = []
     page = browser.new_context().new_page()
     page.set_default_timeout(15_000)

@@ -3,7 +3,6 @@ verdict on the page it opens, the alert's page with who was called, and /oncall.
 
 from datetime import UTC, datetime, timedelta
 
-import httpx
 from sqlmodel import select
 
 from incidents import escalation
@@ -13,7 +12,7 @@ from incidents.calendar import Calendar
 from incidents.models import Role
 from incidents.outbox import Notification
 from incidents.tokens import create_token
-from tests.web.browser import PHONE, Shots, watch_console
+from tests.web.browser import PHONE, Shots, deliver_alerts, watch_console
 from tests.web.conftest import am_delivery
 from tests.web.test_oncall_pages import set_up_rota
 
@@ -30,12 +29,9 @@ def test_a_phone_acknowledges_from_the_link_and_the_lead_sees_who_was_called(
     source = create_source(session, SourceCreate(kind=SourceKind.alertmanager, name="prod-am"))
     _, token = create_token(session, "组长", Role.oncall)
     session.commit()
-    delivered = httpx.post(
-        live_server + webhook_path(source),
-        content=am_delivery("pay-errors", title="支付 成功率低于99%"),
-        headers={"Content-Type": "application/json"},
+    deliver_alerts(
+        live_server, webhook_path(source), am_delivery("pay-errors", title="支付 成功率低于99%")
     )
-    assert delivered.status_code == 200, delivered.text
     escalation.escalate_due(
         session, datetime.now(UTC), calendar=Calendar(), link_ttl=timedelta(hours=1)
     )

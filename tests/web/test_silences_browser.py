@@ -2,26 +2,20 @@
 one row of the inbox that expands, an alert is silenced for two hours in one click, and the
 silences page makes, refuses and expires silences."""
 
-import httpx
 import pytest
 
 from incidents.alerts.models import SourceCreate, SourceKind
 from incidents.alerts.sources import create_source, webhook_path
 from incidents.models import Role
 from incidents.tokens import create_token
-from tests.web.browser import BIG_SCREEN, PHONE, Shots, watch_console
+from tests.web.browser import BIG_SCREEN, PHONE, Shots, deliver_alerts, watch_console
 from tests.web.conftest import am_delivery
 
 
 def deliver(live_server: str, source_name: str, session, *fingerprints: str, title: str) -> None:
     source = create_source(session, SourceCreate(kind=SourceKind.alertmanager, name=source_name))
     session.commit()
-    response = httpx.post(
-        live_server + webhook_path(source),
-        content=am_delivery(*fingerprints, title=title),
-        headers={"Content-Type": "application/json"},
-    )
-    assert response.status_code == 200, response.text
+    deliver_alerts(live_server, webhook_path(source), am_delivery(*fingerprints, title=title))
 
 
 @pytest.mark.parametrize("viewport", [PHONE, BIG_SCREEN], ids=["phone", "desktop"])
