@@ -127,3 +127,20 @@ def watch_console(page, problems: list[str]) -> None:
     # A CSP violation or a script error shows up here; the pages must cause neither.
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda error: problems.append(str(error)))
+
+
+# Every step of a page test may wait this long for what it expects.
+STEP_TIMEOUT_MS = 15_000
+
+
+def open_page(browser, problems: list[str], **context_options):
+    """A tab in a new browser context (viewport, touch…), its console errors collected."""
+    page = browser.new_context(**context_options).new_page()
+    page.set_default_timeout(STEP_TIMEOUT_MS)
+    watch_console(page, problems)
+    return page
+
+
+def sign_in_by_cookie(page, live_server: str, token: str) -> None:
+    """Signs the page's context in as the token's holder without the sign-in form."""
+    page.context.add_cookies([{"name": "stabilog_token", "value": token, "url": live_server}])

@@ -19,7 +19,15 @@ from incidents.service import create_incident
 from incidents.settings import Settings
 from incidents.tokens import create_token
 from tests.builders import seed_pos_incident
-from tests.web.browser import BIG_SCREEN, PHONE, SCREENSHOTS, Shots, deliver_alerts, watch_console
+from tests.web.browser import (
+    BIG_SCREEN,
+    PHONE,
+    SCREENSHOTS,
+    Shots,
+    deliver_alerts,
+    open_page,
+    sign_in_by_cookie,
+)
 from tests.web.conftest import am_delivery
 from tests.web.test_postmortem_pages import marked_incident
 
@@ -39,10 +47,7 @@ def test_on_call_files_acks_promotes_and_the_lead_reads_the_week(
     )
 
     problems: list[str] = []
-    phone = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
-    page = phone.new_page()
-    page.set_default_timeout(15_000)
-    watch_console(page, problems)
+    page = open_page(browser, problems, viewport=PHONE, is_mobile=True, has_touch=True)
 
     # Sign in: any page sends us to the form, and back after it.
     page.goto(f"{live_server}/alerts")
@@ -83,15 +88,12 @@ def test_on_call_files_acks_promotes_and_the_lead_reads_the_week(
     assert "紧急上线后问题解决" in page.locator("#remediation").inner_text()
     shots.take(page, "filed-incident")
     week_url = live_server + page.locator("#week-link").get_attribute("href")
-    phone.close()
+    page.context.close()
 
     # The lead reviews the week on a big screen and copies the section for the 周报.
-    screen = browser.new_context(viewport=BIG_SCREEN)
-    screen.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server)
-    screen.add_cookies([{"name": "stabilog_token", "value": token, "url": live_server}])
-    page = screen.new_page()
-    page.set_default_timeout(15_000)
-    watch_console(page, problems)
+    page = open_page(browser, problems, viewport=BIG_SCREEN)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server)
+    sign_in_by_cookie(page, live_server, token)
     page.goto(week_url)
     section = page.locator("#section .report").inner_text()
     assert "事故数AB级0次，CD级1次" in section
@@ -105,7 +107,7 @@ def test_on_call_files_acks_promotes_and_the_lead_reads_the_week(
     page.click("text=English")
     assert "Incidents: 0 of grade A/B, 1 of grade C/D" in page.locator("#section").inner_text()
     shots.take(page, "week-en")
-    screen.close()
+    page.context.close()
     assert problems == []
 
 
@@ -132,11 +134,8 @@ def test_filing_shows_the_incidents_like_the_one_being_typed(
     session.commit()
 
     problems: list[str] = []
-    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
-    context.add_cookies([{"name": "stabilog_token", "value": token, "url": live_server}])
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    watch_console(page, problems)
+    page = open_page(browser, problems, viewport=PHONE, is_mobile=True, has_touch=True)
+    sign_in_by_cookie(page, live_server, token)
     asked: list[str] = []
     page.on("request", lambda r: asked.append(r.url) if "/incidents/similar" in r.url else None)
     page.goto(f"{live_server}/incidents/new")
@@ -157,7 +156,7 @@ def test_filing_shows_the_incidents_like_the_one_being_typed(
     Shots("sqlite" if database_url.startswith("sqlite") else "postgresql").take(page, "similar")
     item.locator("a").click()
     page.wait_for_url(f"{live_server}/incidents/{earlier.id}")
-    context.close()
+    page.context.close()
     assert problems == []
 
 
@@ -192,15 +191,12 @@ def test_the_owner_marks_an_item_done_the_verifier_sends_it_back_then_verifies(
     session.commit()
 
     problems: list[str] = []
-    context = browser.new_context(viewport=BIG_SCREEN)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    watch_console(page, problems)
+    page = open_page(browser, problems, viewport=BIG_SCREEN)
     row = page.locator(f"#action-item-{item.id}")
 
     def signed_in_as(token: str, status: str) -> None:
-        context.clear_cookies()
-        context.add_cookies([{"name": "stabilog_token", "value": token, "url": live_server}])
+        page.context.clear_cookies()
+        sign_in_by_cookie(page, live_server, token)
         page.goto(f"{live_server}/incidents/{incident.id}")
         assert row.get_attribute("data-status") == status
 
@@ -234,7 +230,7 @@ def test_the_owner_marks_an_item_done_the_verifier_sends_it_back_then_verifies(
     Shots("sqlite" if database_url.startswith("sqlite") else "postgresql").take(
         page, "action-item-verified"
     )
-    context.close()
+    page.context.close()
     assert problems == []
 
 
@@ -251,14 +247,11 @@ def test_a_postmortem_reviewed_published_and_printed(
     session.commit()
     url = f"{live_server}/incidents/{incident.id}"
 
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
     problems: list[str] = []
-    watch_console(page, problems)
+    page = open_page(browser, problems, viewport={"width": 1280, "height": 900})
 
     def act_as(name: str) -> None:
-        context.add_cookies([{"name": "stabilog_token", "value": tokens[name], "url": live_server}])
+        sign_in_by_cookie(page, live_server, tokens[name])
         page.goto(url)  # never with the #postmortem the forms return to: that would not reload
 
     # On call writes the 复盘 and sends it to its two reviewers.
@@ -314,7 +307,7 @@ def test_a_postmortem_reviewed_published_and_printed(
     page.emulate_media(media="print")
     assert not page.locator("header.top").is_visible()
     shots.take(page, "report-print")
-    context.close()
+    page.context.close()
     # The refused publish answers its page with 422, which chromium logs; nothing else may show.
     refused = "Failed to load resource: the server responded with a status of 422"
     assert [problem for problem in problems if not problem.startswith(refused)] == []
@@ -331,11 +324,8 @@ def test_the_lead_picks_a_quarter_and_reads_its_charts(
     _, token = create_token(session, "组长-老李", Role.viewer)
     session.commit()
     problems: list[str] = []
-    screen = browser.new_context(viewport=BIG_SCREEN)
-    screen.add_cookies([{"name": "stabilog_token", "value": token, "url": live_server}])
-    page = screen.new_page()
-    page.set_default_timeout(15_000)
-    watch_console(page, problems)
+    page = open_page(browser, problems, viewport=BIG_SCREEN)
+    sign_in_by_cookie(page, live_server, token)
 
     page.goto(f"{live_server}/weeks")
     page.click("nav >> text=周期报告")
@@ -364,4 +354,4 @@ def test_the_lead_picks_a_quarter_and_reads_its_charts(
     assert "早于" in page.locator("#period-error").inner_text()
     # the refusal is a 422 page, which the console reports; nothing else may appear there
     assert [p for p in problems if "status of 422" not in p] == []
-    screen.close()
+    page.context.close()

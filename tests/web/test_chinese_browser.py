@@ -8,7 +8,7 @@ import pytest
 
 from incidents.models import Role
 from incidents.tokens import create_token
-from tests.web.browser import BIG_SCREEN, PHONE, Shots, watch_console
+from tests.web.browser import BIG_SCREEN, PHONE, Shots, open_page
 from tests.web.test_chinese_messages import ENGLISH, EXAMPLES
 
 
@@ -43,10 +43,7 @@ def test_a_chinese_page_shows_only_chinese_messages_for_bad_input(
     _, token = create_token(session, "值班-小周", Role.oncall)
     session.commit()
     problems: list[str] = []
-    context = browser.new_context(viewport=viewport, is_mobile=viewport is PHONE)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    watch_console(page, problems)
+    page = open_page(browser, problems, viewport=viewport, is_mobile=viewport is PHONE)
     page.goto(f"{live_server}/incidents/new")
     page.fill("input[name=token]", token)
     page.click("button[type=submit]")
@@ -92,7 +89,7 @@ def test_a_chinese_page_shows_only_chinese_messages_for_bad_input(
     assert response.status == 404
     assert page.locator("main .notice").inner_text() == "事件 999999 不存在"
     shots.take(page, "not-found")
-    context.close()
+    page.context.close()
     # Refusals answer 422 and the unknown incident 404 on purpose; anything else is a fault.
     refusals = re.compile(r"Failed to load resource: .* status of (422|404)")
     assert [problem for problem in problems if not refusals.search(problem)] == []

@@ -8,7 +8,7 @@ from sqlmodel import Session, func, select
 
 from incidents.models import Incident, Role
 from incidents.tokens import create_token, list_tokens, revoke_token
-from tests.web.browser import PHONE, Shots, watch_console
+from tests.web.browser import PHONE, Shots, open_page, watch_console
 
 DESCRIPTION = "14:42 起支付网关超时，失败订单 1,200 笔。\n回滚后恢复。"
 
@@ -18,9 +18,7 @@ def shots_for(database_url: str) -> Shots:
 
 
 def signed_in_page(browser, live_server: str, token: str, problems: list[str], **context):
-    page = browser.new_context(**context).new_page()
-    page.set_default_timeout(15_000)
-    watch_console(page, problems)
+    page = open_page(browser, problems, **context)
     page.goto(f"{live_server}/login")
     page.fill("input[name=token]", token)
     page.click("button[type=submit]")

@@ -8,7 +8,7 @@ from sqlmodel import func, select
 
 from incidents.models import AuditEntry, Incident, Role
 from incidents.tokens import create_token
-from tests.web.browser import BIG_SCREEN, PHONE, Shots, watch_console
+from tests.web.browser import BIG_SCREEN, PHONE, Shots, open_page, sign_in_by_cookie
 
 REPORTS = Path(__file__).parents[1] / "incidents" / "reports"
 DISAGREEING = REPORTS / "w40_counts_disagree.md"
@@ -80,10 +80,8 @@ def test_the_review_page_grades_a_flagged_event_in_one_click(
     _, token = create_token(session, "值班-小周", Role.oncall)
     session.commit()
     problems: list[str] = []
-    screen = browser.new_context(viewport=BIG_SCREEN)
-    screen.add_cookies([{"name": "stabilog_token", "value": token, "url": live_server}])
-    page = screen.new_page()
-    watch_console(page, problems)
+    page = open_page(browser, problems, viewport=BIG_SCREEN)
+    sign_in_by_cookie(page, live_server, token)
 
     page.goto(f"{live_server}/import")
     page.set_input_files("input[name=report]", str(DISAGREEING))
@@ -119,18 +117,16 @@ def test_the_review_page_grades_a_flagged_event_in_one_click(
     page.goto(f"{live_server}/weeks/2023-09-30")
     assert "事故数AB级1次，CD级0次" in page.content()
     assert problems == []
-    screen.close()
+    page.context.close()
 
 
 def test_the_import_pages_fit_a_phone(browser, live_server, session, database_url) -> None:
     backend = "sqlite" if database_url.startswith("sqlite") else "postgresql"
     _, token = create_token(session, "值班-小周", Role.oncall)
     session.commit()
-    phone = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
-    phone.add_cookies([{"name": "stabilog_token", "value": token, "url": live_server}])
-    page = phone.new_page()
     problems: list[str] = []
-    watch_console(page, problems)
+    page = open_page(browser, problems, viewport=PHONE, is_mobile=True, has_touch=True)
+    sign_in_by_cookie(page, live_server, token)
 
     shots = Shots(f"{backend}-import-phone")
     page.goto(f"{live_server}/import")
@@ -150,4 +146,4 @@ def test_the_import_pages_fit_a_phone(browser, live_server, session, database_ur
     assert page.locator(".review-item").count() == 0
     shots.take(page, "review")
     assert problems == []
-    phone.close()
+    page.context.close()

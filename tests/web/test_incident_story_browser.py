@@ -7,7 +7,7 @@ from sqlmodel import select
 from incidents.alerts.models import Alert
 from incidents.models import Incident, IncidentStatus, Role
 from incidents.tokens import create_token
-from tests.web.browser import Shots, deliver_alerts, watch_console
+from tests.web.browser import Shots, deliver_alerts, open_page
 from tests.web.conftest import am_delivery
 from tests.web.test_incident_pages import file_directly
 
@@ -21,9 +21,7 @@ def test_the_status_follows_the_restore_time_and_bulk_ack_takes_one_click(
     session.commit()
     deliver_alerts(live_server, alert_webhook, am_delivery("fp-1", "fp-2", "fp-3"))
     problems: list[str] = []
-    page = browser.new_context().new_page()
-    page.set_default_timeout(15_000)
-    watch_console(page, problems)
+    page = open_page(browser, problems)
     page.goto(f"{live_server}/login?next=/incidents/{incident.id}")
     page.fill("input[name=token]", token)
     page.click("button[type=submit]")

@@ -12,7 +12,7 @@ from incidents.calendar import Calendar
 from incidents.models import Role
 from incidents.outbox import Notification
 from incidents.tokens import create_token
-from tests.web.browser import PHONE, Shots, deliver_alerts, watch_console
+from tests.web.browser import PHONE, Shots, deliver_alerts, open_page
 from tests.web.conftest import am_delivery
 from tests.web.test_oncall_pages import set_up_rota
 
@@ -40,10 +40,7 @@ def test_a_phone_acknowledges_from_the_link_and_the_lead_sees_who_was_called(
     alert = session.exec(select(Alert)).one()
 
     problems: list[str] = []
-    phone = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
-    page = phone.new_page()
-    page.set_default_timeout(15_000)
-    watch_console(page, problems)
+    page = open_page(browser, problems, viewport=PHONE, is_mobile=True, has_touch=True)
 
     # The tap in the chat: acknowledged at once, no sign-in.
     page.goto(live_server + link)
@@ -84,6 +81,6 @@ def test_a_phone_acknowledges_from_the_link_and_the_lead_sees_who_was_called(
     page.get_by_role("button", name="筛选").click()
     page.wait_for_url("**/oncall?at=*")
     assert page.locator(".primary-person").inner_text() == "张三"
-    phone.close()
+    page.context.close()
     # The browser logs the reused link's 409 as a failed load; nothing else may fail.
     assert [p for p in problems if "409 (Conflict)" not in p] == []

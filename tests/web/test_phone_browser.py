@@ -15,7 +15,7 @@ from incidents.grading import load_policy
 from incidents.models import ActionItemCreate, Incident, Role
 from incidents.settings import Settings
 from incidents.tokens import create_token
-from tests.web.browser import PHONE, Shots, watch_console
+from tests.web.browser import PHONE, Shots, open_page
 
 # What a page must not do at phone width, measured in the page itself.
 # A phone widens its layout to fit what is too wide, so the width is the screen's, passed in.
@@ -73,9 +73,7 @@ def test_every_page_fits_a_phone(browser, live_server, session, database_url) ->
     session.commit()
 
     problems: list[str] = []
-    page = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True).new_page()
-    page.set_default_timeout(15_000)
-    watch_console(page, problems)
+    page = open_page(browser, problems, viewport=PHONE, is_mobile=True, has_touch=True)
     page.goto(f"{live_server}/login")
     assert page.evaluate(LAYOUT_PROBLEMS, PHONE["width"]) == []
     page.fill("input[name=token]", token)

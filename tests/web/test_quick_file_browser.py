@@ -12,7 +12,7 @@ from sqlmodel import select
 from incidents.calendar import DEFAULT_CALENDAR
 from incidents.models import Incident, Role
 from incidents.tokens import create_token
-from tests.web.browser import BIG_SCREEN, PHONE, Shots, watch_console
+from tests.web.browser import BIG_SCREEN, PHONE, Shots, open_page
 from tests.web.test_quick_file_pages import SENTENCE, year_of_9_7
 
 CALENDAR = DEFAULT_CALENDAR
@@ -22,10 +22,7 @@ FILED = re.compile(r"/incidents/\d+$")
 def signed_in_page(browser, live_server, session, viewport, problems: list[str]):
     _, token = create_token(session, "值班-小王", Role.oncall)
     session.commit()
-    context = browser.new_context(viewport=viewport, is_mobile=viewport is PHONE)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    watch_console(page, problems)
+    page = open_page(browser, problems, viewport=viewport, is_mobile=viewport is PHONE)
     page.goto(f"{live_server}/incidents")
     page.fill("input[name=token]", token)
     page.click("button[type=submit]")

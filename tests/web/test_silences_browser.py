@@ -8,7 +8,7 @@ from incidents.alerts.models import SourceCreate, SourceKind
 from incidents.alerts.sources import create_source, webhook_path
 from incidents.models import Role
 from incidents.tokens import create_token
-from tests.web.browser import BIG_SCREEN, PHONE, Shots, deliver_alerts, watch_console
+from tests.web.browser import BIG_SCREEN, PHONE, Shots, deliver_alerts, open_page
 from tests.web.conftest import am_delivery
 
 
@@ -31,10 +31,7 @@ def test_a_storm_is_one_row_and_an_alert_is_silenced_in_one_click(
     deliver(live_server, "infra-am", session, *storm, title="节点失联")
 
     problems: list[str] = []
-    context = browser.new_context(viewport=viewport, is_mobile=viewport is PHONE)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    watch_console(page, problems)
+    page = open_page(browser, problems, viewport=viewport, is_mobile=viewport is PHONE)
     page.goto(f"{live_server}/alerts")
     page.fill("input[name=token]", token)
     page.click("button[type=submit]")
@@ -91,4 +88,4 @@ def test_a_storm_is_one_row_and_an_alert_is_silenced_in_one_click(
     assert page.locator(".alert .tag.silenced").inner_text() == "已静默 #1"
     # The one console line is the refused form's 422, which the browser logs as a failed load.
     assert [problem for problem in problems if "status of 422" not in problem] == []
-    context.close()
+    page.context.close()
