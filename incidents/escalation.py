@@ -239,8 +239,23 @@ def list_policies(session: Session) -> list[EscalationPolicy]:
     return list(session.exec(select(EscalationPolicy).order_by(col(EscalationPolicy.name))).all())
 
 
+def policies_public(session: Session) -> list[PolicyPublic]:
+    """Every policy as shown, by name; the channels' names are read once for all of them."""
+    channels = _channel_names(session)
+    return [_policy_public(session, policy, channels) for policy in list_policies(session)]
+
+
 def policy_public(session: Session, policy: EscalationPolicy) -> PolicyPublic:
-    channels = dict(session.exec(select(Channel.id, Channel.name)).all())
+    return _policy_public(session, policy, _channel_names(session))
+
+
+def _channel_names(session: Session) -> dict[int | None, str]:
+    return dict(session.exec(select(col(Channel.id), col(Channel.name))).all())
+
+
+def _policy_public(
+    session: Session, policy: EscalationPolicy, channels: dict[int | None, str]
+) -> PolicyPublic:
     rota = session.get_one(Rota, policy.rota_id)
     steps = [
         StepPublic(

@@ -117,18 +117,15 @@ def list_silences(
 ) -> None:
     """Pending and active silences (with --all, expired ones too), latest ending first."""
     calendar = get_settings().calendar
-    now = utcnow()
     with open_session() as session:
-        found, total = silences.list_silences(session, include_expired=all_, limit=500, offset=0)
-        held = silences.alerts_held(session, [s.id for s in found if s.id is not None])
-        for silence in found:
-            state = silences.state_of(silence, now).value
-            if silences.holds_now(silence, now, calendar):
-                state += ", holding now"
+        shown, total = silences.public_page(
+            session, include_expired=all_, calendar=calendar, limit=500, offset=0
+        )
+        for silence in shown:
+            state = silence.state.value + (", holding now" if silence.holding_now else "")
             typer.echo(
                 f"{silence.id}\t{state}\t{_describe(silence)}\t"
-                f"{held.get(silence.id or 0, 0)} alerts held\t{silence.created_by}: "
-                f"{silence.reason}"
+                f"{silence.alerts_held} alerts held\t{silence.created_by}: {silence.reason}"
             )
     typer.echo(f"{total} silences", err=True)
 
@@ -141,7 +138,7 @@ def expire(silence_id: Annotated[int, typer.Argument(min=1)]) -> None:
         typer.echo(f"silence {silence.id} expired")
 
 
-def _describe(silence: silences.Silence) -> str:
+def _describe(silence: silences.Silence | silences.SilencePublic) -> str:
     calendar = get_settings().calendar
     matchers = " ".join(str(silences.Matcher.model_validate(m)) for m in silence.matchers)
     source = f"source {silence.source_id} " if silence.source_id else ""

@@ -102,7 +102,7 @@ def set_rules(data: RoutingWrite, session: SessionDep, actor: AdminDep) -> list[
 
 @router.get("/escalation-policies")
 def list_policies(session: SessionDep, actor: ViewerDep) -> list[PolicyPublic]:
-    return [escalation.policy_public(session, p) for p in escalation.list_policies(session)]
+    return escalation.policies_public(session)
 
 
 @router.post("/escalation-policies", status_code=status.HTTP_201_CREATED)

@@ -13,8 +13,7 @@ from api.web.rendering import PageRoute, render
 from incidents import escalation
 from incidents.ack_links import AckLinkRefused, Refusal
 from incidents.alerts import service
-from incidents.alerts.models import Alert
-from incidents.alerts.sources import list_sources
+from incidents.alerts.models import Alert, Source
 from incidents.db import utcnow
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -35,7 +34,8 @@ LINK_PREVIEWERS = (
 
 
 def _source_name(session: Session, alert: Alert) -> str:
-    return next((s.name for s in list_sources(session) if s.id == alert.source_id), "")
+    source = session.get(Source, alert.source_id)
+    return source.name if source is not None else ""
 
 
 # `:int` so that /alerts/export and the other pages under /alerts never reach this route.

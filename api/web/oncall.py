@@ -42,7 +42,7 @@ def oncall_page(
         }
         for rota in oncall.list_rotas(session)
     ]
-    policies = [escalation.policy_public(session, p) for p in escalation.list_policies(session)]
+    policies = escalation.policies_public(session)
     return render(
         request,
         "oncall.html",

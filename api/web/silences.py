@@ -46,15 +46,9 @@ def _page(
     status: int = 200,
 ) -> HTMLResponse:
     calendar = request.app.state.calendar
-    found, total = silences.list_silences(
-        session, include_expired=show == "all", limit=500, offset=0
+    rows, total = silences.public_page(
+        session, include_expired=show == "all", calendar=calendar, limit=500, offset=0
     )
-    held = silences.alerts_held(session, [silence.id for silence in found if silence.id])
-    now = utcnow()
-    rows = [
-        silences.public(silence, now=now, calendar=calendar, held=held.get(silence.id or 0, 0))
-        for silence in found
-    ]
     return render(
         request,
         "silences.html",

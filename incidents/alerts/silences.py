@@ -330,7 +330,31 @@ def alerts_held(session: Session, silence_ids: Sequence[int]) -> dict[int, int]:
     return {silence_id: count for silence_id, count in rows if silence_id is not None}
 
 
-def public(silence: Silence, *, now: datetime, calendar: Calendar, held: int) -> SilencePublic:
+def public_page(
+    session: Session, *, include_expired: bool, calendar: Calendar, limit: int, offset: int
+) -> tuple[list[SilencePublic], int]:
+    """A page of silences as every reader shows them: each with its state now and the alerts
+    it holds, counted for the whole page in one query."""
+    now = utcnow()
+    found, total = list_silences(
+        session, include_expired=include_expired, now=now, limit=limit, offset=offset
+    )
+    held = alerts_held(session, [silence.id for silence in found if silence.id is not None])
+    shown = [
+        _public(silence, now=now, calendar=calendar, held=held.get(silence.id or 0, 0))
+        for silence in found
+    ]
+    return shown, total
+
+
+def public(session: Session, silence: Silence, *, calendar: Calendar) -> SilencePublic:
+    """One silence as shown, with its state now and the alerts it holds."""
+    assert silence.id is not None
+    held = alerts_held(session, [silence.id]).get(silence.id, 0)
+    return _public(silence, now=utcnow(), calendar=calendar, held=held)
+
+
+def _public(silence: Silence, *, now: datetime, calendar: Calendar, held: int) -> SilencePublic:
     return SilencePublic.model_validate(
         silence,
         update={
