@@ -235,6 +235,15 @@ def delete_policy(session: Session, policy_id: int) -> None:
     session.delete(get_or_raise(session, EscalationPolicy, policy_id))
 
 
+def policy_named(session: Session, name: str) -> EscalationPolicy:
+    policy = session.exec(
+        select(EscalationPolicy).where(col(EscalationPolicy.name) == name)
+    ).first()
+    if policy is None:
+        raise NotFound("escalation policy", name)
+    return policy
+
+
 def list_policies(session: Session) -> list[EscalationPolicy]:
     return list(session.exec(select(EscalationPolicy).order_by(col(EscalationPolicy.name))).all())
 

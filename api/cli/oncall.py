@@ -137,11 +137,12 @@ def apply_policy(
     with reported():
         data = PolicyWrite.model_validate(_json_file(file))
     with open_session() as session:
-        same = [p for p in escalation.list_policies(session) if p.name == data.name]
-        if same:
-            escalation.replace_policy(session, same[0].id or 0, data)
-        else:
+        try:
+            existing = escalation.policy_named(session, data.name)
+        except NotFound:
             escalation.create_policy(session, data)
+        else:
+            escalation.replace_policy(session, existing.id or 0, data)
     typer.echo(f"policy {data.name}: {len(data.steps)} steps")
 
 

@@ -213,3 +213,21 @@ def test_the_cli_applies_a_rota_and_says_who_is_on_call(cli_database, tmp_path: 
     refused = runner.invoke(app, ["oncall", "rota-apply", str(empty)])
     assert refused.exit_code == 2
     assert "--members" in refused.output
+
+
+def test_the_cli_applies_a_policy_once_per_name(cli_database, session: Session, tmp_path) -> None:
+    session.add(Channel(kind=ChannelKind.dingtalk, name="钉钉值班群", url="http://x/", events=[]))
+    session.commit()
+    rota, policy = tmp_path / "rota.json", tmp_path / "policy.json"
+    rota.write_text(json.dumps(ROTA, ensure_ascii=False), encoding="utf-8")
+    assert runner.invoke(app, ["oncall", "rota-apply", str(rota)]).exit_code == 0
+    policy.write_text(json.dumps(POLICY, ensure_ascii=False), encoding="utf-8")
+    result = runner.invoke(app, ["oncall", "policy-apply", str(policy)])
+    assert result.exit_code == 0, result.output
+    assert result.output == "policy 支付升级: 2 steps\n"
+    one_step = {**POLICY, "steps": POLICY["steps"][:1]}
+    policy.write_text(json.dumps(one_step, ensure_ascii=False), encoding="utf-8")
+    assert runner.invoke(app, ["oncall", "policy-apply", str(policy)]).exit_code == 0
+    session.expire_all()
+    [stored] = escalation.policies_public(session)
+    assert (stored.name, len(stored.steps)) == ("支付升级", 1)
